@@ -1,0 +1,100 @@
+import { LockTimeoutError } from '../errors.js';
+
+interface Waiter<T> {
+  readonly resolve: (handoff: T | undefined) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface Queue<T> {
+  /** True while one request of this process is inside (holding or contending for the store lease). */
+  busy: boolean;
+  /** How many times in a row the lease went straight to a local waiter. */
+  handoffs: number;
+  readonly waiters: Waiter<T>[];
+}
+
+/** Limits of the in-process queues. */
+export interface LocalLockLimits {
+  /** Most requests that may wait for one session in this process. */
+  readonly maxWaiters: number;
+  /** Most consecutive local hand-offs before the lease goes back to the store for others. */
+  readonly maxHandoffs: number;
+}
+
+/**
+ * Per-session FIFO queues inside one process. Only the head of a queue talks to the
+ * store; the others wait here without polling. When the head finishes it can pass what
+ * it holds (the lease and the committed record) straight to the next waiter, which then
+ * needs no store round trip at all. Waiters never block other sessions: queues are per
+ * key and dropped as soon as they are empty.
+ */
+export class LocalLocks<T> {
+  readonly #queues = new Map<string, Queue<T>>();
+  readonly #limits: LocalLockLimits;
+
+  constructor(limits: LocalLockLimits) {
+    this.#limits = limits;
+  }
+
+  /**
+   * Wait for our turn on `key`. Resolves with what the previous holder handed off, or
+   * `undefined` when the caller must take the lease from the store itself.
+   * Rejects with `LockTimeoutError` after `waitMs`, or at once when the queue is full.
+   */
+  enter(key: string, waitMs: number): Promise<T | undefined> {
+    let queue = this.#queues.get(key);
+    if (queue === undefined) {
+      queue = { busy: false, handoffs: 0, waiters: [] };
+      this.#queues.set(key, queue);
+    }
+    if (!queue.busy) {
+      queue.busy = true;
+      return Promise.resolve(undefined);
+    }
+    if (queue.waiters.length >= this.#limits.maxWaiters) {
+      return Promise.reject(new LockTimeoutError(0, 'too many requests are waiting for the session'));
+    }
+    const owner = queue;
+    return new Promise<T | undefined>((resolve, reject) => {
+      const waiter: Waiter<T> = { resolve, reject, timer: undefined };
+      waiter.timer = setTimeout(() => {
+        const index = owner.waiters.indexOf(waiter);
+        if (index !== -1) owner.waiters.splice(index, 1);
+        reject(new LockTimeoutError(waitMs));
+      }, waitMs);
+      owner.waiters.push(waiter);
+    });
+  }
+
+  /** True when the next `leave` of `key` should hand off rather than release to the store. */
+  shouldHandOff(key: string): boolean {
+    const queue = this.#queues.get(key);
+    return queue !== undefined && queue.waiters.length > 0 && queue.handoffs < this.#limits.maxHandoffs;
+  }
+
+  /**
+   * Leave `key`. With `handoff`, the next waiter receives it and the call returns true;
+   * if nobody waits any more it returns false and the caller still owns what it held.
+   * Without `handoff`, the next waiter (if any) is told to go to the store.
+   */
+  leave(key: string, handoff?: T): boolean {
+    const queue = this.#queues.get(key);
+    if (queue === undefined) return false;
+    const next = queue.waiters.shift();
+    if (next === undefined) {
+      queue.busy = false;
+      this.#queues.delete(key);
+      return false;
+    }
+    clearTimeout(next.timer);
+    queue.handoffs = handoff === undefined ? 0 : queue.handoffs + 1;
+    next.resolve(handoff);
+    return handoff !== undefined;
+  }
+
+  /** Number of sessions with a queue, for tests and metrics. */
+  get size(): number {
+    return this.#queues.size;
+  }
+}

@@ -1,0 +1,430 @@
+import { EventEmitter } from 'node:events';
+import {
+  ConflictError,
+  LockLostError,
+  SessionDestroyedError,
+  SessionError,
+  StoreError,
+  TooLargeError,
+} from '../errors.js';
+import { createStore } from '../stores/create-store.js';
+import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
+import { buildSetCookie, readCookie } from './cookie-header.js';
+import { decodeCookieValue, encodeCookieValue } from './cookie-codec.js';
+import { createLeaseToken, createSessionId, storeKeyOf } from './ids.js';
+import { LocalLocks } from './local-locks.js';
+import { assertLockMode, resolveOptions, type LockMode, type ResolvedOptions, type SessionManagerOptions } from './options.js';
+import { Session, kState, type SessionData, type SessionState } from './session.js';
+import { acquireFromStore } from './store-acquire.js';
+import { runSweep, type SweepOptions, type SweepResult } from './sweep.js';
+
+/** Per-request options of `manager.open`. */
+export interface OpenOptions {
+  /** Lock mode for this request. @default the manager's `lock.mode` */
+  mode?: LockMode;
+  /** The request came over https (decides `Secure` when `cookie.secure` is `'auto'`). @default false */
+  secure?: boolean;
+}
+
+/** Events a manager emits. */
+export interface SessionManagerEvents {
+  /**
+   * A failure off the request path (a lease renewal, a hand-off release) that no caller
+   * could receive. Without a listener it becomes a process warning; it never crashes.
+   */
+  error: [error: SessionError];
+}
+
+/** What a local hand-off passes to the next waiter: the lease and the record as just committed. */
+interface Handoff {
+  readonly record: StoredRecord;
+  readonly lease: Lease;
+}
+
+/**
+ * Opens and commits sessions: the framework-neutral core that adapters call. It knows
+ * nothing of the store behind it beyond the store contract.
+ */
+export class SessionManager extends EventEmitter<SessionManagerEvents> {
+  /** Options after defaults. */
+  readonly options: ResolvedOptions;
+  readonly #store: Promise<SessionStore>;
+  readonly #ownsStore: boolean;
+  readonly #locks: LocalLocks<Handoff>;
+
+  constructor(options: SessionManagerOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.#ownsStore = typeof options.store === 'string';
+    this.#store = typeof options.store === 'string' ? createStore(options.store) : Promise.resolve(options.store);
+    // An unreachable URL store fails the first request, and close(); not an unhandled rejection.
+    this.#store.catch(() => undefined);
+    this.#locks = new LocalLocks(this.options.lock);
+  }
+
+  /** The store, once ready. */
+  store(): Promise<SessionStore> {
+    return this.#store;
+  }
+
+  /**
+   * Open the session named by a `Cookie` request header. A missing, malformed, forged,
+   * unknown or expired cookie gives a new, empty session without an error, and a bad
+   * signature costs no store call. In `exclusive` mode this waits (at most
+   * `lock.waitMs`) for other requests of the same session.
+   *
+   * @throws LockTimeoutError when the session stayed locked for `lock.waitMs`.
+   * @throws StoreError when the store failed; the cause is attached.
+   */
+  async open(cookieHeader: string | null | undefined, options: OpenOptions = {}): Promise<Session> {
+    const mode = options.mode ?? this.options.lock.mode;
+    assertLockMode(mode);
+    const secure = options.secure ?? false;
+    const raw = readCookie(cookieHeader, this.options.cookie.name);
+    const id = raw === undefined ? null : decodeCookieValue(raw, this.options.secrets);
+    if (id === null) return this.#newSession(mode, secure, false);
+    const key = storeKeyOf(id);
+    if (mode === 'exclusive') return this.#openExclusive(id, key, secure);
+    const store = await this.#store;
+    const record = await this.#call(store, 'read', () => store.read(key));
+    if (record === null) return this.#newSession(mode, secure, true);
+    return this.#loaded(mode, secure, id, key, record, undefined);
+  }
+
+  async #openExclusive(id: string, key: string, secure: boolean): Promise<Session> {
+    const startedAt = Date.now();
+    const { waitMs, leaseMs } = this.options.lock;
+    const handoff = await this.#locks.enter(key, waitMs);
+    if (handoff !== undefined) return this.#loaded('exclusive', secure, id, key, handoff.record, handoff.lease);
+    let result;
+    try {
+      const store = await this.#store;
+      result = await acquireFromStore(store, key, createLeaseToken(), leaseMs, startedAt + waitMs, startedAt);
+    } catch (error) {
+      this.#locks.leave(key);
+      throw error;
+    }
+    if (result.status === 'missing') {
+      this.#locks.leave(key);
+      return this.#newSession('exclusive', secure, true);
+    }
+    return this.#loaded('exclusive', secure, id, key, result.record, result.lease);
+  }
+
+  async #loaded(
+    mode: LockMode,
+    secure: boolean,
+    id: string,
+    key: string,
+    record: StoredRecord,
+    lease: Lease | undefined,
+  ): Promise<Session> {
+    let data: SessionData;
+    try {
+      data = this.options.serializer.parse(record.data);
+    } catch (error) {
+      // Unreadable bytes are a store or serializer fault, not the visitor's: report it,
+      // and give the lease back so the session does not stay locked.
+      if (lease !== undefined) await this.#releaseLease(key, lease);
+      throw error;
+    }
+    const state = this.#state(mode, secure, true, id, data);
+    state.key = key;
+    state.record = record;
+    state.lease = lease;
+    state.loadedText = record.data;
+    if (lease !== undefined) this.#startRenewal(state);
+    return new Session(state, (session) => this.commit(session));
+  }
+
+  #newSession(mode: LockMode, secure: boolean, hadCookie: boolean): Session {
+    const state = this.#state(mode, secure, hadCookie, createSessionId(), {});
+    return new Session(state, (session) => this.commit(session));
+  }
+
+  #state(mode: LockMode, secure: boolean, hadCookie: boolean, id: string, data: SessionData): SessionState {
+    return {
+      mode,
+      secure,
+      hadCookie,
+      key: undefined,
+      record: null,
+      lease: undefined,
+      loadedText: undefined,
+      id,
+      data,
+      phase: 'open',
+      destroyed: false,
+      regenerated: false,
+      touched: false,
+      lost: false,
+      renewTimer: undefined,
+      setCookie: undefined,
+    };
+  }
+
+  #startRenewal(state: SessionState): void {
+    const { leaseMs, maxHoldMs } = this.options.lock;
+    const stopAt = Date.now() + maxHoldMs;
+    const renew = async (): Promise<void> => {
+      const { key, lease } = state;
+      if (key === undefined || lease === undefined || state.phase !== 'open') return;
+      if (Date.now() >= stopAt) {
+        clearInterval(state.renewTimer);
+        return;
+      }
+      const store = await this.#store;
+      const held = await this.#call(store, 'renew', () => store.renew(key, lease.token, leaseMs));
+      if (!held) {
+        state.lost = true;
+        clearInterval(state.renewTimer);
+      }
+    };
+    state.renewTimer = setInterval(() => {
+      renew().catch((error: unknown) => this.#report(error));
+    }, Math.max(1, Math.floor(leaseMs / 3)));
+    state.renewTimer.unref();
+  }
+
+  /**
+   * Save what the request changed and release the lock, in one store round trip in the
+   * common case. Answers the `Set-Cookie` value the response must carry, or undefined.
+   * Calling it again (after `session.release()`) answers the same and does nothing.
+   *
+   * @throws LockLostError when the lease lapsed and another request took the session.
+   * @throws ConflictError when an optimistic save found the session changed or locked.
+   * @throws SessionDestroyedError when the session was destroyed meanwhile.
+   * @throws SerializationError / TooLargeError when the data cannot be stored; the stored session is unchanged.
+   */
+  async commit(session: Session): Promise<string | undefined> {
+    const state = session[kState];
+    if (state.phase !== 'open') return state.setCookie;
+    state.phase = 'released';
+    clearInterval(state.renewTimer);
+    const { key, lease } = state;
+    state.setCookie =
+      key !== undefined && lease !== undefined
+        ? await this.#commitLeased(state, key, lease)
+        : await this.#commitUnleased(state);
+    return state.setCookie;
+  }
+
+  /**
+   * Give the lock back without saving anything: for a request whose handler failed.
+   * A failure to release is reported as an `error` event, since the caller is already
+   * handling an error of its own; the lease then lapses by itself.
+   */
+  async abort(session: Session): Promise<void> {
+    const state = session[kState];
+    if (state.phase !== 'open') return;
+    state.phase = 'released';
+    clearInterval(state.renewTimer);
+    if (state.key !== undefined && state.lease !== undefined) await this.#releaseLease(state.key, state.lease);
+  }
+
+  async #commitLeased(state: SessionState, key: string, lease: Lease): Promise<string | undefined> {
+    const record = state.record as StoredRecord;
+    let text: string | undefined;
+    try {
+      text = state.destroyed ? undefined : this.#serialize(state.data);
+    } catch (error) {
+      await this.#releaseLease(key, lease);
+      throw error;
+    }
+    if (state.lost) {
+      await this.#releaseLease(key, lease);
+      throw new LockLostError('commit');
+    }
+    const guard: WriteGuard = { kind: 'lease', token: lease.token };
+    if (state.destroyed || state.regenerated) {
+      const result = await this.#writeThenLeave(key, guard, { kind: 'delete' });
+      if (result.status !== 'gone') this.#check(result, 'destroy');
+      return this.#commitNew(state, text);
+    }
+    const changed = text !== state.loadedText;
+    const expiresAt = this.#expiryFor(record.createdAt, Date.now());
+    const touchDue = changed || state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
+    const handOff = this.#locks.shouldHandOff(key);
+    const op = {
+      kind: 'save',
+      data: changed ? text : undefined,
+      expiresAt: touchDue ? expiresAt : undefined,
+      ...(handOff ? { holdMs: this.options.lock.leaseMs } : {}),
+    } as const;
+    let result: WriteResult;
+    try {
+      result = await this.#storeWrite(key, guard, op);
+    } catch (error) {
+      this.#locks.leave(key);
+      throw error;
+    }
+    if (handOff && result.status === 'ok') {
+      this.#handOff(key, {
+        record: {
+          data: op.data ?? record.data,
+          createdAt: record.createdAt,
+          expiresAt: op.expiresAt ?? record.expiresAt,
+          version: result.version ?? record.version,
+        },
+        lease: { token: lease.token, until: result.leaseUntil ?? lease.until },
+      });
+    } else {
+      this.#locks.leave(key);
+    }
+    this.#check(result, 'save');
+    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
+  }
+
+  async #commitUnleased(state: SessionState): Promise<string | undefined> {
+    const { key, record } = state;
+    const text = state.destroyed ? undefined : this.#serialize(state.data);
+    if (record === null || key === undefined) return this.#commitNew(state, text);
+    // Optimistic writes are fenced by the version they read; `none` and read-only touches only need the record to exist.
+    const guard: WriteGuard =
+      state.mode === 'optimistic' ? { kind: 'version', version: record.version } : { kind: 'exists' };
+    if (state.destroyed || state.regenerated) {
+      const result = await this.#storeWrite(key, guard, { kind: 'delete' });
+      if (result.status !== 'gone' || state.mode === 'optimistic') this.#check(result, 'destroy');
+      return this.#commitNew(state, text);
+    }
+    const changed = state.mode !== 'readonly' && text !== state.loadedText;
+    const expiresAt = this.#expiryFor(record.createdAt, Date.now());
+    const touchDue = changed || state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
+    if (!touchDue) return undefined;
+    const result = changed
+      ? await this.#storeWrite(key, guard, { kind: 'save', data: text, expiresAt })
+      : await this.#storeWrite(key, { kind: 'exists' }, { kind: 'save', data: undefined, expiresAt });
+    this.#check(result, changed ? 'save' : 'touch');
+    return this.#persistentCookie(state, expiresAt);
+  }
+
+  async #commitNew(state: SessionState, text: string | undefined): Promise<string | undefined> {
+    if (state.destroyed || text === undefined) {
+      return state.hadCookie ? buildSetCookie(this.options.cookie, null, state.secure) : undefined;
+    }
+    // Lazy sessions: nothing to keep means nothing stored and no cookie (no store call, no tracking).
+    if (text === '{}' && !state.touched && !state.regenerated) return undefined;
+    const now = Date.now();
+    const expiresAt = this.#expiryFor(now, now);
+    const result = await this.#storeWrite(
+      storeKeyOf(state.id),
+      { kind: 'create' },
+      { kind: 'save', data: text, expiresAt, createdAt: now },
+    );
+    this.#check(result, 'create');
+    return buildSetCookie(
+      this.options.cookie,
+      encodeCookieValue(state.id, this.options.secrets),
+      state.secure,
+      this.options.cookie.persistent ? expiresAt - now : undefined,
+    );
+  }
+
+  #persistentCookie(state: SessionState, expiresAt: number): string | undefined {
+    if (!this.options.cookie.persistent) return undefined;
+    return buildSetCookie(
+      this.options.cookie,
+      encodeCookieValue(state.id, this.options.secrets),
+      state.secure,
+      expiresAt - Date.now(),
+    );
+  }
+
+  #handOff(key: string, next: Handoff): void {
+    if (!this.#locks.leave(key, next)) {
+      // The waiter gave up between our check and the write: release the lease we kept for it.
+      void this.#releaseLease(key, next.lease);
+    }
+  }
+
+  /** Give a lease back, reporting (never throwing) a failure, and free the local queue. */
+  async #releaseLease(key: string, lease: Lease): Promise<void> {
+    try {
+      await this.#storeWrite(key, { kind: 'lease', token: lease.token }, { kind: 'release' });
+    } catch (error) {
+      this.#report(error);
+    } finally {
+      this.#locks.leave(key);
+    }
+  }
+
+  async #writeThenLeave(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
+    try {
+      return await this.#storeWrite(key, guard, op);
+    } finally {
+      this.#locks.leave(key);
+    }
+  }
+
+  async #storeWrite(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
+    const store = await this.#store;
+    return this.#call(store, 'write', () => store.write(key, guard, op));
+  }
+
+  #check(result: WriteResult, operation: string): void {
+    switch (result.status) {
+      case 'ok':
+        return;
+      case 'lost':
+        throw new LockLostError(operation);
+      case 'gone':
+        throw new SessionDestroyedError(operation);
+      case 'conflict':
+        throw new ConflictError(operation);
+    }
+  }
+
+  #serialize(data: SessionData): string {
+    const text = this.options.serializer.stringify(data);
+    const size = Buffer.byteLength(text);
+    if (size > this.options.maxDataBytes) throw new TooLargeError(size, this.options.maxDataBytes);
+    return text;
+  }
+
+  #expiryFor(createdAt: number, now: number): number {
+    return Math.min(now + this.options.idleMs, createdAt + this.options.absoluteMs);
+  }
+
+  async #call<T>(store: SessionStore, operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw error instanceof SessionError ? error : new StoreError(store.name, operation, { cause: error });
+    }
+  }
+
+  #report(error: unknown): void {
+    const wrapped = error instanceof SessionError ? error : new StoreError('unknown', 'background', { cause: error });
+    if (this.listenerCount('error') > 0) this.emit('error', wrapped);
+    else process.emitWarning(wrapped);
+  }
+
+  /**
+   * Run one sweep now: remove sessions expired for longer than `graceMs`, in batches
+   * with pauses so requests keep flowing. Stores with native expiry answer zero counts.
+   */
+  async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+    const store = await this.#store;
+    return runSweep(store, options);
+  }
+
+  /** Stop background work and close the store if the manager opened it from a URL. */
+  async close(): Promise<void> {
+    if (this.#ownsStore) await (await this.#store).close();
+  }
+}
+
+/**
+ * Create a session manager.
+ *
+ * @example
+ * ```ts
+ * const sessions = createSessionManager({ store: 'sqlite:./data/sessions.db', secret: process.env.SESSION_SECRET });
+ * const session = await sessions.open(req.headers.cookie);
+ * session.data.hits = (session.data.hits ?? 0) + 1;
+ * const setCookie = await sessions.commit(session);
+ * ```
+ */
+export function createSessionManager(options: SessionManagerOptions): SessionManager {
+  return new SessionManager(options);
+}

@@ -1,0 +1,47 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LockTimeoutError, StoreError } from '../errors.js';
+import type { AcquireResult, SessionStore } from '../stores/types.js';
+
+/** First and largest pause between attempts while another process holds the lease, in ms. */
+const FIRST_PAUSE_MS = 2;
+const MAX_PAUSE_MS = 50;
+
+/**
+ * Take the store lease on `key`, waiting for another process's holder until `deadline`
+ * (epoch ms, local clock). Uses the store's release notifications when it has them and
+ * falls back to polling with full-jitter exponential backoff, so many waiters do not
+ * retry in lockstep. Resolves with `acquired` or `missing`; never with `busy`.
+ */
+export async function acquireFromStore(
+  store: SessionStore,
+  key: string,
+  token: string,
+  leaseMs: number,
+  deadline: number,
+  startedAt: number,
+): Promise<Exclude<AcquireResult, { status: 'busy' }>> {
+  let pauseMs = FIRST_PAUSE_MS;
+  for (;;) {
+    let result: AcquireResult;
+    try {
+      result = await store.acquire(key, token, leaseMs);
+    } catch (error) {
+      throw new StoreError(store.name, 'acquire', { cause: error });
+    }
+    if (result.status !== 'busy') return result;
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) throw new LockTimeoutError(Date.now() - startedAt);
+    if (store.waitForRelease !== undefined) {
+      // A notification can be missed (sent before we subscribed), so the wait is still
+      // bounded by the backoff pause and the attempt repeated.
+      try {
+        await store.waitForRelease(key, Math.min(remainingMs, MAX_PAUSE_MS * 4));
+      } catch (error) {
+        throw new StoreError(store.name, 'waitForRelease', { cause: error });
+      }
+    } else {
+      await sleep(Math.min(remainingMs, 1 + Math.random() * pauseMs));
+      pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * sessionlock: server-side sessions for Node.js that never lose a visitor's update when
+ * their requests overlap.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager } from 'sessionlock';
+ *
+ * const sessions = createSessionManager({ store: 'sqlite:./data/sessions.db', secret: process.env.SESSION_SECRET });
+ * ```
+ *
+ * @module
+ */
+export { createSessionManager, SessionManager, type OpenOptions, type SessionManagerEvents } from './core/manager.js';
+export { Session, type SessionData } from './core/session.js';
+export type { CookieOptions, LockMode, LockOptions, SessionManagerOptions } from './core/options.js';
+export { jsonSerializer, type Serializer } from './core/serializer.js';
+export type { SweepOptions, SweepResult } from './core/sweep.js';
+export { createStore } from './stores/create-store.js';
+export type * from './stores/types.js';
+export * from './errors.js';

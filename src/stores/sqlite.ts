@@ -1,0 +1,187 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { native } from './_native/sqlite.js';
+import { explainBusy, explainRefusal, type LeaseState } from './_lease-record.js';
+import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** Database file, created with its folder if missing; `:memory:` for a private one. */
+  path?: string;
+  /** An open better-sqlite3 database to use instead; the store never closes it. */
+  database?: Database.Database;
+  /**
+   * How long one statement may wait synchronously for another process's write lock, in
+   * ms. Kept short because it blocks the event loop; past it, the store retries
+   * asynchronously with backoff. @default 5
+   */
+  busyTimeoutMs?: number;
+  /** How long the asynchronous retries go on before the error is thrown, in ms. @default 5000 */
+  busyRetryMs?: number;
+}
+
+const capabilities: StoreCapabilities = {
+  crossProcess: true,
+  crossHost: false,
+  nativeExpiry: false,
+  notifications: false,
+};
+
+interface RecordRow {
+  data: string;
+  created_at: number;
+  expires_at: number;
+  version: number;
+  lease_until: number;
+}
+
+interface ProbeRow {
+  expires_at: number;
+  version: number;
+  lease_token: string | null;
+  lease_until: number;
+}
+
+interface WrittenRow {
+  version: number;
+  lease_until: number;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function toRecord(row: Pick<RecordRow, 'data' | 'created_at' | 'expires_at' | 'version'>): StoredRecord {
+  return { data: row.data, createdAt: row.created_at, expiresAt: row.expires_at, version: row.version };
+}
+
+function toLeaseState(row: ProbeRow | undefined): LeaseState | undefined {
+  return row === undefined
+    ? undefined
+    : { expiresAt: row.expires_at, version: row.version, leaseToken: row.lease_token, leaseUntil: row.lease_until };
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode, shared by every process of
+ * the host. Each operation is one short statement (`UPDATE … RETURNING` takes the lease
+ * and loads the data together), and no transaction or file lock is held across a
+ * request, so a slow request never blocks other sessions.
+ *
+ * @example
+ * ```ts
+ * const sessions = createSessionManager({ store: createSqliteStore({ path: './data/sessions.db' }), secret });
+ * ```
+ */
+export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStore {
+  const path = options.path ?? './data/sessions.db';
+  if (options.database === undefined && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = options.database ?? new Database(path, { timeout: 5000 });
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5;
+  const busyRetryMs = options.busyRetryMs ?? 5000;
+  // Setup may wait for other processes starting at the same moment; requests may not.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(native.schema);
+  db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+
+  const statements = Object.fromEntries(
+    Object.entries(native)
+      .filter(([name]) => name !== 'schema')
+      .map(([name, sql]) => [name, db.prepare(sql)]),
+  ) as Record<Exclude<keyof typeof native, 'schema'>, Database.Statement>;
+
+  /** Runs a statement now, and again later (not blocking the loop) while another process holds the write lock. */
+  async function run<T>(step: () => T): Promise<T> {
+    const giveUpAt = Date.now() + busyRetryMs;
+    let pauseMs = 1;
+    for (;;) {
+      try {
+        return step();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
+      }
+      await sleep(Math.random() * pauseMs);
+      pauseMs = Math.min(pauseMs * 2, 50);
+    }
+  }
+
+  const probe = (id: string): LeaseState | undefined => toLeaseState(statements.probe.get({ id }) as ProbeRow | undefined);
+
+  function writeStatement(guard: WriteGuard, op: WriteOp): Database.Statement {
+    if (op.kind === 'release') return statements.release;
+    if (op.kind === 'delete') {
+      if (guard.kind === 'lease') return statements.deleteLeased;
+      if (guard.kind === 'version') return statements.deleteVersioned;
+      return statements.deleteExisting;
+    }
+    switch (guard.kind) {
+      case 'lease':
+        return statements.saveLeased;
+      case 'version':
+        return statements.saveVersioned;
+      case 'create':
+        return statements.create;
+      case 'exists':
+        return statements.saveExisting;
+    }
+  }
+
+  function write(id: string, guard: WriteGuard, op: WriteOp): WriteResult {
+    const now = Date.now();
+    const save = op.kind === 'save' ? op : undefined;
+    const row = writeStatement(guard, op).get({
+      id,
+      now,
+      token: guard.kind === 'lease' ? guard.token : null,
+      version: guard.kind === 'version' ? guard.version : null,
+      data: save?.data ?? null,
+      expires_at: save?.expiresAt ?? null,
+      created_at: save?.createdAt ?? now,
+      hold_ms: save?.holdMs ?? null,
+    }) as WrittenRow | undefined;
+    if (row === undefined) return explainRefusal(probe(id), guard, now);
+    if (op.kind !== 'save') return { status: 'ok' };
+    return save?.holdMs === undefined
+      ? { status: 'ok', version: row.version }
+      : { status: 'ok', version: row.version, leaseUntil: row.lease_until };
+  }
+
+  return {
+    name: 'sqlite',
+    capabilities,
+    acquire(id, token, leaseMs) {
+      return run((): AcquireResult => {
+        const now = Date.now();
+        const row = statements.acquire.get({ id, token, now, lease_ms: leaseMs }) as RecordRow | undefined;
+        if (row === undefined) return explainBusy(probe(id), now);
+        return { status: 'acquired', record: toRecord(row), lease: { token, until: row.lease_until } };
+      });
+    },
+    read(id) {
+      return run(() => {
+        const row = statements.read.get({ id, now: Date.now() }) as RecordRow | undefined;
+        return row === undefined ? null : toRecord(row);
+      });
+    },
+    write(id, guard, op) {
+      return run(() => write(id, guard, op));
+    },
+    renew(id, token, leaseMs) {
+      return run(() => statements.renew.get({ id, token, now: Date.now(), lease_ms: leaseMs }) !== undefined);
+    },
+    sweep({ graceMs, limit }) {
+      return run(() => {
+        const now = Date.now();
+        const { changes } = statements.sweep.run({ now, cutoff: now - graceMs, limit });
+        return { deleted: changes, more: changes >= limit };
+      });
+    },
+    close() {
+      if (options.database === undefined && db.open) db.close();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'adapters/node': 'src/adapters/node.ts',
+    'stores/memory': 'src/stores/memory.ts',
+    'stores/sqlite': 'src/stores/sqlite.ts',
+    'testing/index': 'src/testing/index.ts',
+    'testing/child': 'src/testing/child.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  sourcemap: true,
+});
