@@ -21,7 +21,8 @@ export function gateResponse(
   let started = false;
 
   const restore = (): void => {
-    for (const method of METHODS) delete (res as unknown as Record<string, unknown>)[method];
+    // Dropping the own properties uncovers the prototype's methods again.
+    for (const method of METHODS) Reflect.deleteProperty(res, method);
   };
 
   const release = async (): Promise<void> => {
