@@ -15,4 +15,6 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   sourcemap: true,
+  // import.meta.url in the CommonJS build (the testing module finds its child script by it).
+  shims: true,
 });
