@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { servicesUsedBy, startServices } from '../test/services/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -20,11 +21,15 @@ const files = findTests(join(root, 'test'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();
 
+// Only the servers the selected files ask for (requireServiceUrl calls); stopped by PID
+// when the runner exits, also on SIGINT/SIGTERM.
+const services = await startServices(servicesUsedBy(files.map((file) => join(root, file))));
+
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, NODE_ENV: 'test' },
+  env: { ...process.env, ...services.env, NODE_ENV: 'test' },
 });
 child.on('exit', (code, signal) => {
-  process.exit(code ?? (signal === null ? 1 : 128));
+  void services.stop().finally(() => process.exit(code ?? (signal === null ? 1 : 128)));
 });
