@@ -6,6 +6,7 @@ export default defineConfig({
     'adapters/node': 'src/adapters/node.ts',
     'stores/memory': 'src/stores/memory.ts',
     'stores/sqlite': 'src/stores/sqlite.ts',
+    'stores/file': 'src/stores/file.ts',
     'testing/index': 'src/testing/index.ts',
     'testing/child': 'src/testing/child.ts',
   },

@@ -10,6 +10,7 @@ type StoreFactory = (url: string) => Promise<SessionStore>;
 const factories: Record<string, StoreFactory> = {
   'memory:': async () => (await import('./memory.js')).createMemoryStore(),
   'sqlite:': async (url) => (await import('./sqlite.js')).createSqliteStore({ path: pathOf(url) }),
+  'file:': async (url) => (await import('./file.js')).createFileStore({ dir: pathOf(url) }),
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*:)/i;
@@ -28,7 +29,7 @@ export function pathOf(url: string): string {
 
 /**
  * Create a store from a URL: `memory:`, `sqlite:PATH` (`sqlite::memory:` for a private
- * in-memory database).
+ * in-memory database), `file:DIR`.
  *
  * @example
  * ```ts

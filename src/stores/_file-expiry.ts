@@ -1,0 +1,159 @@
+/**
+ * The file store's expiry index and sweep. Each save that moves a record into another
+ * expiry bucket first drops an empty marker file named by its key into that bucket's
+ * folder (`expiry/<bucket>/<key>`). A sweep lists only the folders of buckets that began
+ * more than the grace period ago and visits only the markers in them, so its cost grows
+ * with the expired (and destroyed) records, not with all of them. Every deletion is
+ * decided again under the record's own lock, from the record itself: the marker is only
+ * a hint, so a stale marker (the record was saved with a later expiry since, or
+ * destroyed) costs one visit and is removed.
+ *
+ * Markers are written before the record they index, so a crash between the two leaves
+ * an extra marker (harmless), never a record that no marker points to.
+ */
+import { opendir, readdir, rmdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming } from './_file-lock.js';
+import { codeOf, isKey, parseBucket, readRecord, syncDirectory, type FileLayout } from './_file-layout.js';
+import { isSweepable } from './_lease-record.js';
+import type { SweepBatchOptions, SweepBatchResult } from './types.js';
+
+/** What the sweep needs from the store. */
+export interface SweepContext {
+  readonly layout: FileLayout;
+  readonly timing: DirLockTiming;
+  readonly bucketMs: number;
+  readonly fsync: boolean;
+}
+
+/** Markers visited at once within a batch: enough to keep the disk busy, few enough to leave the thread pool to requests. */
+const CONCURRENCY = 4;
+
+type Outcome = 'deleted' | 'stale' | 'kept';
+
+/** The expiry bucket of an instant. */
+export function bucketOf(expiresAt: number, bucketMs: number): number {
+  return Math.floor(expiresAt / bucketMs);
+}
+
+/**
+ * A resumable sweep over the expiry index. One instance per store: it remembers, for the
+ * current pass, the markers it decided to keep (leased records, busy locks), so the next
+ * batch goes on past them instead of visiting them again; a pass that finds nothing left
+ * to visit starts the next one afresh.
+ */
+export class ExpirySweeper {
+  readonly #context: SweepContext;
+  #skip = new Set<string>();
+
+  constructor(context: SweepContext) {
+    this.#context = context;
+  }
+
+  /** One batch: visit at most `limit` markers of buckets that began before the grace cutoff. */
+  async batch({ graceMs, limit }: SweepBatchOptions): Promise<SweepBatchResult> {
+    const { layout, bucketMs, timing } = this.#context;
+    // Buckets that began before the grace cutoff. The newest of them may also hold records
+    // not yet due; a lock-free look skips those cheaply, and with buckets no wider than
+    // the grace period (the defaults) it holds only records that have already expired.
+    const lastBucket = bucketOf(timing.now() - graceMs, bucketMs);
+    const work: { bucket: number; key: string }[] = [];
+    const drained: number[] = [];
+    for (const bucket of await this.#buckets(lastBucket)) {
+      const before = work.length;
+      const dir = await opendir(layout.bucketDir(bucket), { bufferSize: 128 });
+      let full = false;
+      for await (const entry of dir) {
+        const id = `${bucket}/${entry.name}`;
+        // Temporary files and anything foreign are never touched.
+        if (!isKey(entry.name) || this.#skip.has(id)) continue;
+        work.push({ bucket, key: entry.name });
+        if (work.length >= limit) {
+          full = true;
+          break;
+        }
+      }
+      // `for await` closes the folder handle when it stops early or ends.
+      if (full) break;
+      if (work.length === before) drained.push(bucket);
+    }
+    let deleted = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < work.length) {
+        const item = work[next++] as { bucket: number; key: string };
+        const outcome = await this.#visit(item.bucket, item.key, graceMs);
+        if (outcome === 'deleted') deleted += 1;
+        else if (outcome === 'kept') this.#skip.add(`${item.bucket}/${item.key}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, work.length) }, worker));
+    for (const bucket of drained) await removeIfEmpty(layout.bucketDir(bucket));
+    const more = work.length >= limit;
+    if (!more) this.#skip = new Set();
+    return { deleted, more };
+  }
+
+  async #buckets(lastBucket: number): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.#context.layout.expiryRoot);
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return [];
+      throw error;
+    }
+    return names
+      .map(parseBucket)
+      .filter((bucket): bucket is number => bucket !== undefined && bucket <= lastBucket)
+      .sort((a, b) => a - b);
+  }
+
+  /** Decide one marker under the record's lock. */
+  async #visit(bucket: number, key: string, graceMs: number): Promise<Outcome> {
+    const { layout, timing, bucketMs, fsync } = this.#context;
+    const marker = layout.markerPath(bucket, key);
+    // Never queue behind a request: a locked record is in use, so it is not due anyway.
+    const seen = await readRecord(layout.recordPath(key));
+    if (seen !== undefined && bucketOf(seen.expiresAt, bucketMs) === bucket && !isSweepable(seen, graceMs, timing.now())) {
+      return 'kept';
+    }
+    const lock = await acquireDirLock(layout.lockPath(key), timing, false);
+    if (lock === undefined) return 'kept';
+    try {
+      const entry = await readRecord(layout.recordPath(key));
+      if (entry !== undefined && bucketOf(entry.expiresAt, bucketMs) === bucket) {
+        if (!isSweepable(entry, graceMs, timing.now())) return 'kept';
+        await assertHeld(lock, timing);
+        const recordPath = layout.recordPath(key);
+        await unlinkIfPresent(recordPath);
+        // A removed session must stay removed after a power cut (a logout undone is a security bug).
+        if (fsync) await syncDirectory(dirname(recordPath));
+        await unlinkIfPresent(marker);
+        return 'deleted';
+      }
+      // Gone, or moved to another bucket whose own marker was written before it moved.
+      await unlinkIfPresent(marker);
+      return 'stale';
+    } finally {
+      await releaseDirLock(lock);
+    }
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (codeOf(error) !== 'ENOENT') throw error;
+  }
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    // A marker arrived meanwhile, or another sweep removed it first: both are fine.
+    const code = codeOf(error);
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw error;
+  }
+}
