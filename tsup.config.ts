@@ -7,6 +7,7 @@ export default defineConfig({
     'stores/memory': 'src/stores/memory.ts',
     'stores/sqlite': 'src/stores/sqlite.ts',
     'stores/file': 'src/stores/file.ts',
+    'stores/redis': 'src/stores/redis.ts',
     'testing/index': 'src/testing/index.ts',
     'testing/child': 'src/testing/child.ts',
   },

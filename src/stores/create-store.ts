@@ -11,6 +11,8 @@ const factories: Record<string, StoreFactory> = {
   'memory:': async () => (await import('./memory.js')).createMemoryStore(),
   'sqlite:': async (url) => (await import('./sqlite.js')).createSqliteStore({ path: pathOf(url) }),
   'file:': async (url) => (await import('./file.js')).createFileStore({ dir: pathOf(url) }),
+  'redis:': async (url) => (await import('./redis.js')).createRedisStore({ url }),
+  'rediss:': async (url) => (await import('./redis.js')).createRedisStore({ url }),
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*:)/i;
