@@ -13,9 +13,10 @@
  */
 export { createSessionManager, SessionManager, type OpenOptions, type SessionManagerEvents } from './core/manager.js';
 export { Session, type SessionData } from './core/session.js';
-export type { CookieOptions, LockMode, LockOptions, SessionManagerOptions } from './core/options.js';
+export type { CookieOptions, LockMode, LockOptions, SessionManagerOptions, SweeperOptions } from './core/options.js';
 export { jsonSerializer, type Serializer } from './core/serializer.js';
-export type { SweepOptions, SweepResult } from './core/sweep.js';
+export type { SweepOptions, SweepProgress, SweepResult } from './core/sweep.js';
+export { SWEEPER_KEY } from './core/sweeper.js';
 export { createStore } from './stores/create-store.js';
 export type * from './stores/types.js';
 export * from './errors.js';

@@ -16,7 +16,8 @@ import { LocalLocks } from './local-locks.js';
 import { assertLockMode, resolveOptions, type LockMode, type ResolvedOptions, type SessionManagerOptions } from './options.js';
 import { Session, kState, type SessionData, type SessionState } from './session.js';
 import { acquireFromStore } from './store-acquire.js';
-import { runSweep, type SweepOptions, type SweepResult } from './sweep.js';
+import type { SweepOptions, SweepProgress, SweepResult } from './sweep.js';
+import { BackgroundSweeper, sweepSingleFlight } from './sweeper.js';
 
 /** Per-request options of `manager.open`. */
 export interface OpenOptions {
@@ -33,6 +34,10 @@ export interface SessionManagerEvents {
    * could receive. Without a listener it becomes a process warning; it never crashes.
    */
   error: [error: SessionError];
+  /** A sweep finished (also one skipped because another sweeper in the cluster held the lease). */
+  sweep: [result: SweepResult];
+  /** A running sweep finished a batch that left more to do. */
+  sweepProgress: [progress: SweepProgress];
 }
 
 /** What a local hand-off passes to the next waiter: the lease and the record as just committed. */
@@ -51,6 +56,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   readonly #store: Promise<SessionStore>;
   readonly #ownsStore: boolean;
   readonly #locks: LocalLocks<Handoff>;
+  #sweeper: BackgroundSweeper | undefined;
+  #closed = false;
 
   constructor(options: SessionManagerOptions) {
     super();
@@ -60,6 +67,23 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     // An unreachable URL store fails the first request, and close(); not an unhandled rejection.
     this.#store.catch(() => undefined);
     this.#locks = new LocalLocks(this.options.lock);
+    if (this.options.sweep.background) {
+      this.#store.then(
+        (store) => this.#startSweeper(store),
+        () => undefined,
+      );
+    }
+  }
+
+  /** Stores whose records expire by themselves need no sweeper. */
+  #startSweeper(store: SessionStore): void {
+    if (this.#closed || store.capabilities.nativeExpiry || store.sweep === undefined) return;
+    this.#sweeper = new BackgroundSweeper(
+      (signal) => this.#sweep({}, signal),
+      this.options.sweep.intervalMs,
+      (error) => this.#report(error),
+    );
+    this.#sweeper.start();
   }
 
   /** The store, once ready. */
@@ -400,16 +424,33 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   }
 
   /**
-   * Run one sweep now: remove sessions expired for longer than `graceMs`, in batches
-   * with pauses so requests keep flowing. Stores with native expiry answer zero counts.
+   * Run one sweep now: remove sessions expired for longer than `graceMs` and not locked,
+   * in batches with pauses so requests keep flowing, within the time budget. If another
+   * sweeper anywhere in the cluster is running, answers at once with `skipped: true`.
+   * Stores with native expiry answer zero counts. Options default to the manager's
+   * `sweep` options. Emits `sweepProgress` after batches and `sweep` at the end.
+   *
+   * @throws StoreError when the store failed; the cause is attached.
    */
   async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+    return this.#sweep(options, undefined);
+  }
+
+  async #sweep(options: SweepOptions, signal: AbortSignal | undefined): Promise<SweepResult> {
     const store = await this.#store;
-    return runSweep(store, options);
+    const result = await sweepSingleFlight(
+      store,
+      { ...this.options.sweep, ...options },
+      { signal, onProgress: (progress) => this.emit('sweepProgress', progress) },
+    );
+    this.emit('sweep', result);
+    return result;
   }
 
   /** Stop background work and close the store if the manager opened it from a URL. */
   async close(): Promise<void> {
+    this.#closed = true;
+    await this.#sweeper?.stop();
     if (this.#ownsStore) await (await this.#store).close();
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
 import { jsonSerializer, type Serializer } from './serializer.js';
+import type { SweepOptions } from './sweep.js';
 
 /**
  * How a request holds its session.
@@ -57,6 +58,28 @@ export interface CookieOptions {
   persistent?: boolean;
 }
 
+/**
+ * How expired sessions are removed from stores whose records do not expire by
+ * themselves (memory, file, SQLite, PostgreSQL, MySQL). Stores with native expiry
+ * (Redis, memcached) ignore it.
+ */
+export interface SweeperOptions extends SweepOptions {
+  /**
+   * Sweep in the background, every `intervalMs` give or take 20 %. At most one sweep
+   * runs at a time across every process and host sharing the store (a lease in the
+   * store itself), so any number of instances may leave this on. Turn it off to sweep
+   * only when you call `manager.sweep()`, e.g. from a cron job. @default true
+   */
+  background?: boolean;
+  /** Mean pause between background sweeps, in ms. @default 300000 */
+  intervalMs?: number;
+  /**
+   * Length of the cluster-wide sweeper lease, in ms, renewed while a sweep runs. A
+   * sweeper that dies holds up the next sweep for at most this long. @default 60000
+   */
+  leaseMs?: number;
+}
+
 /** Options of `createSessionManager`. */
 export interface SessionManagerOptions {
   /** A store object, or a store URL such as `sqlite:./data/sessions.db` or `memory:`. */
@@ -84,6 +107,11 @@ export interface SessionManagerOptions {
   serializer?: Serializer;
   /** Largest serialized session, in bytes. @default 65536 */
   maxDataBytes?: number;
+  /**
+   * Sweeping of expired sessions; `false` turns the background sweeper off (same as
+   * `{ background: false }`). @default { background: true, intervalMs: 300000, graceMs: 60000, batchSize: 500, budgetMs: 10000, leaseMs: 60000 }
+   */
+  sweep?: SweeperOptions | false;
 }
 
 /** Options after defaults and validation. */
@@ -96,6 +124,7 @@ export interface ResolvedOptions {
   readonly cookie: Required<Omit<CookieOptions, 'domain'>> & Pick<CookieOptions, 'domain'>;
   readonly serializer: Serializer;
   readonly maxDataBytes: number;
+  readonly sweep: Required<SweeperOptions>;
 }
 
 const LOCK_MODES: readonly LockMode[] = ['exclusive', 'readonly', 'optimistic', 'none'];
@@ -131,6 +160,20 @@ function resolveSecrets(secret: string | readonly string[] | undefined): string[
     if (typeof s !== 'string' || s.length === 0) throw new ConfigError('every secret must be a non-empty string');
   }
   return secrets;
+}
+
+function resolveSweep(sweep: SweeperOptions | false | undefined): Required<SweeperOptions> {
+  const given = sweep === false ? { background: false } : (sweep ?? {});
+  const graceMs = given.graceMs ?? 60_000;
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new ConfigError('sweep.graceMs must be a number >= 0');
+  return {
+    background: given.background ?? true,
+    intervalMs: positive('sweep.intervalMs', given.intervalMs, 300_000),
+    graceMs,
+    batchSize: positive('sweep.batchSize', given.batchSize, 500),
+    budgetMs: positive('sweep.budgetMs', given.budgetMs, 10_000),
+    leaseMs: positive('sweep.leaseMs', given.leaseMs, 60_000),
+  };
 }
 
 /** Applies defaults and rejects bad options with `ConfigError`. */
@@ -174,5 +217,6 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     },
     serializer: options.serializer ?? jsonSerializer,
     maxDataBytes: positive('maxDataBytes', options.maxDataBytes, 65_536),
+    sweep: resolveSweep(options.sweep),
   };
 }

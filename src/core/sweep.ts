@@ -23,23 +23,64 @@ export interface SweepResult {
   readonly batches: number;
   /** Wall time in ms. */
   readonly durationMs: number;
-  /** True when the time budget ran out before the backlog did. */
+  /** True when the time budget ran out (or the sweep was stopped) before the backlog did. */
   readonly incomplete: boolean;
+  /**
+   * True when another sweeper (in this process or any other sharing the store) held the
+   * cluster-wide sweep lease, so this one removed nothing and left the work to it.
+   */
+  readonly skipped: boolean;
+}
+
+/** Where a running sweep is, after each batch. */
+export interface SweepProgress {
+  /** Records removed so far. */
+  readonly deleted: number;
+  /** Batches run so far. */
+  readonly batches: number;
+  /** Wall time so far, in ms. */
+  readonly elapsedMs: number;
+}
+
+/** Hooks into a running sweep. */
+export interface SweepControl {
+  /**
+   * Called after each batch that leaves more to do. Answering false stops the sweep
+   * (it is then reported `incomplete`), e.g. when the sweeper lost its lease.
+   */
+  readonly afterBatch?: (progress: SweepProgress) => boolean | Promise<boolean>;
+  /** Stops the sweep between batches, e.g. when the manager closes. */
+  readonly signal?: AbortSignal;
+}
+
+/** The defaults of `SweepOptions`, applied. */
+export function sweepDefaults(options: SweepOptions = {}): Required<SweepOptions> {
+  return {
+    graceMs: options.graceMs ?? 60_000,
+    batchSize: options.batchSize ?? 500,
+    budgetMs: options.budgetMs ?? 10_000,
+  };
 }
 
 /**
  * Remove expired sessions in small batches, yielding to the event loop between them,
  * so requests interleave with a sweep of any size. Cost grows with the expired records
- * only: every store finds them through an index on expiry.
+ * only: every store finds them through an index on expiry. This runs the batches only;
+ * `sweepSingleFlight` (sweeper.ts) adds the cluster-wide lease around it.
  */
-export async function runSweep(store: SessionStore, options: SweepOptions = {}): Promise<SweepResult> {
-  const graceMs = options.graceMs ?? 60_000;
-  const limit = options.batchSize ?? 500;
-  const budgetMs = options.budgetMs ?? 10_000;
+export async function runSweep(store: SessionStore, options: SweepOptions = {}, control: SweepControl = {}): Promise<SweepResult> {
+  const { graceMs, batchSize: limit, budgetMs } = sweepDefaults(options);
   const startedAt = performance.now();
   let deleted = 0;
   let batches = 0;
-  if (store.sweep === undefined) return { deleted, batches, durationMs: 0, incomplete: false };
+  const done = (incomplete: boolean): SweepResult => ({
+    deleted,
+    batches,
+    durationMs: performance.now() - startedAt,
+    incomplete,
+    skipped: false,
+  });
+  if (store.sweep === undefined) return done(false);
   for (;;) {
     let result;
     try {
@@ -50,8 +91,9 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}):
     deleted += result.deleted;
     batches += 1;
     const elapsedMs = performance.now() - startedAt;
-    if (!result.more) return { deleted, batches, durationMs: elapsedMs, incomplete: false };
-    if (elapsedMs >= budgetMs) return { deleted, batches, durationMs: elapsedMs, incomplete: true };
+    if (!result.more) return done(false);
+    if (elapsedMs >= budgetMs || control.signal?.aborted === true) return done(true);
+    if (control.afterBatch !== undefined && !(await control.afterBatch({ deleted, batches, elapsedMs }))) return done(true);
     await yieldToEventLoop();
   }
 }
