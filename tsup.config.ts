@@ -8,6 +8,8 @@ export default defineConfig({
     'stores/sqlite': 'src/stores/sqlite.ts',
     'stores/file': 'src/stores/file.ts',
     'stores/redis': 'src/stores/redis.ts',
+    'stores/postgres': 'src/stores/postgres.ts',
+    'stores/mysql': 'src/stores/mysql.ts',
     'testing/index': 'src/testing/index.ts',
     'testing/child': 'src/testing/child.ts',
   },

@@ -13,6 +13,10 @@ const factories: Record<string, StoreFactory> = {
   'file:': async (url) => (await import('./file.js')).createFileStore({ dir: pathOf(url) }),
   'redis:': async (url) => (await import('./redis.js')).createRedisStore({ url }),
   'rediss:': async (url) => (await import('./redis.js')).createRedisStore({ url }),
+  'postgres:': async (url) => (await import('./postgres.js')).createPostgresStore({ url }),
+  'postgresql:': async (url) => (await import('./postgres.js')).createPostgresStore({ url }),
+  'mysql:': async (url) => (await import('./mysql.js')).createMysqlStore({ url }),
+  'mariadb:': async (url) => (await import('./mysql.js')).createMysqlStore({ url }),
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*:)/i;
@@ -31,7 +35,8 @@ export function pathOf(url: string): string {
 
 /**
  * Create a store from a URL: `memory:`, `sqlite:PATH` (`sqlite::memory:` for a private
- * in-memory database), `file:DIR`.
+ * in-memory database), `file:DIR`, `postgres://…` / `postgresql://…` (needs `pg`),
+ * `mysql://…` / `mariadb://…` (needs `mysql2`).
  *
  * @example
  * ```ts

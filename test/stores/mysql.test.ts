@@ -1,0 +1,16 @@
+import { describe, it } from 'node:test';
+import { createMysqlStore } from '../../src/stores/mysql.js';
+import { runStoreSuite } from '../../src/testing/index.js';
+import { requireServiceUrl } from '../services/require.js';
+
+const url = requireServiceUrl('mysql');
+
+runStoreSuite({
+  name: 'mysql',
+  createStore: () => createMysqlStore({ url, poolSize: 4 }),
+  crossProcess: {
+    module: new URL('../fixtures/store-from-env.ts', import.meta.url).href,
+    env: { SESSIONLOCK_TEST_STORE_URL: url },
+  },
+  test: { describe, it },
+});
