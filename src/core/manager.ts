@@ -10,8 +10,7 @@ import {
 import { createStore } from '../stores/create-store.js';
 import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
 import { buildSetCookie, readCookie } from './cookie-header.js';
-import { decodeCookieValue, encodeCookieValue } from './cookie-codec.js';
-import { createLeaseToken, createSessionId, storeKeyOf } from './ids.js';
+import { createLeaseToken } from './ids.js';
 import { LocalLocks } from './local-locks.js';
 import { assertLockMode, resolveOptions, type LockMode, type ResolvedOptions, type SessionManagerOptions } from './options.js';
 import { Session, kState, type SessionData, type SessionState } from './session.js';
@@ -25,6 +24,8 @@ export interface OpenOptions {
   mode?: LockMode;
   /** The request came over https (decides `Secure` when `cookie.secure` is `'auto'`). @default false */
   secure?: boolean;
+  /** Makes the id of a new or regenerated session in this request. @default the manager's `ids.create` */
+  createId?: () => string;
 }
 
 /** Events a manager emits. */
@@ -104,22 +105,26 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const mode = options.mode ?? this.options.lock.mode;
     assertLockMode(mode);
     const secure = options.secure ?? false;
+    const { ids } = this.options;
+    const createId = options.createId ?? ids.create;
     const raw = readCookie(cookieHeader, this.options.cookie.name);
-    const id = raw === undefined ? null : decodeCookieValue(raw, this.options.secrets);
-    if (id === null) return this.#newSession(mode, secure, false);
-    const key = storeKeyOf(id);
-    if (mode === 'exclusive') return this.#openExclusive(id, key, secure);
+    const id = raw === undefined ? null : ids.decode(raw, this.options.secrets);
+    if (id === null) return this.#newSession(mode, secure, false, createId);
+    const key = ids.storeKey(id);
+    if (mode === 'exclusive') return this.#openExclusive(id, key, secure, createId);
     const store = await this.#store;
     const record = await this.#call(store, 'read', () => store.read(key));
-    if (record === null) return this.#newSession(mode, secure, true);
-    return this.#loaded(mode, secure, id, key, record, undefined);
+    if (record === null) return this.#newSession(mode, secure, true, createId);
+    return this.#loaded(mode, secure, id, key, record, undefined, createId);
   }
 
-  async #openExclusive(id: string, key: string, secure: boolean): Promise<Session> {
+  async #openExclusive(id: string, key: string, secure: boolean, createId: () => string): Promise<Session> {
     const startedAt = Date.now();
     const { waitMs, leaseMs } = this.options.lock;
     const handoff = await this.#locks.enter(key, waitMs);
-    if (handoff !== undefined) return this.#loaded('exclusive', secure, id, key, handoff.record, handoff.lease);
+    if (handoff !== undefined) {
+      return this.#loaded('exclusive', secure, id, key, handoff.record, handoff.lease, createId);
+    }
     let result;
     try {
       const store = await this.#store;
@@ -130,9 +135,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     }
     if (result.status === 'missing') {
       this.#locks.leave(key);
-      return this.#newSession('exclusive', secure, true);
+      return this.#newSession('exclusive', secure, true, createId);
     }
-    return this.#loaded('exclusive', secure, id, key, result.record, result.lease);
+    return this.#loaded('exclusive', secure, id, key, result.record, result.lease, createId);
   }
 
   async #loaded(
@@ -142,6 +147,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     key: string,
     record: StoredRecord,
     lease: Lease | undefined,
+    createId: () => string,
   ): Promise<Session> {
     let data: SessionData;
     try {
@@ -152,7 +158,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       if (lease !== undefined) await this.#releaseLease(key, lease);
       throw error;
     }
-    const state = this.#state(mode, secure, true, id, data);
+    const state = this.#state(mode, secure, true, id, data, createId);
     state.key = key;
     state.record = record;
     state.lease = lease;
@@ -161,13 +167,21 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return new Session(state, (session) => this.commit(session));
   }
 
-  #newSession(mode: LockMode, secure: boolean, hadCookie: boolean): Session {
-    const state = this.#state(mode, secure, hadCookie, createSessionId(), {});
+  #newSession(mode: LockMode, secure: boolean, hadCookie: boolean, createId: () => string): Session {
+    const state = this.#state(mode, secure, hadCookie, createId(), {}, createId);
     return new Session(state, (session) => this.commit(session));
   }
 
-  #state(mode: LockMode, secure: boolean, hadCookie: boolean, id: string, data: SessionData): SessionState {
+  #state(
+    mode: LockMode,
+    secure: boolean,
+    hadCookie: boolean,
+    id: string,
+    data: SessionData,
+    createId: () => string,
+  ): SessionState {
     return {
+      createId,
       mode,
       secure,
       hadCookie,
@@ -331,14 +345,14 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const now = Date.now();
     const expiresAt = this.#expiryFor(now, now);
     const result = await this.#storeWrite(
-      storeKeyOf(state.id),
+      this.options.ids.storeKey(state.id),
       { kind: 'create' },
       { kind: 'save', data: text, expiresAt, createdAt: now },
     );
     this.#check(result, 'create');
     return buildSetCookie(
       this.options.cookie,
-      encodeCookieValue(state.id, this.options.secrets),
+      this.options.ids.encode(state.id, this.options.secrets),
       state.secure,
       this.options.cookie.persistent ? expiresAt - now : undefined,
     );
@@ -348,7 +362,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (!this.options.cookie.persistent) return undefined;
     return buildSetCookie(
       this.options.cookie,
-      encodeCookieValue(state.id, this.options.secrets),
+      this.options.ids.encode(state.id, this.options.secrets),
       state.secure,
       expiresAt - Date.now(),
     );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
+import { defaultIdScheme, type SessionIdScheme } from './id-scheme.js';
 import { jsonSerializer, type Serializer } from './serializer.js';
 import type { SweepOptions } from './sweep.js';
 
@@ -112,6 +113,12 @@ export interface SessionManagerOptions {
    * `{ background: false }`). @default { background: true, intervalMs: 300000, graceMs: 60000, batchSize: 500, budgetMs: 10000, leaseMs: 60000 }
    */
   sweep?: SweeperOptions | false;
+  /**
+   * How ids are made, signed into the cookie and keyed in the store. For adapters that
+   * must read another library's cookies; applications rarely need it.
+   * @default sessionlock's own scheme (`defaultIdScheme`)
+   */
+  ids?: SessionIdScheme;
 }
 
 /** Options after defaults and validation. */
@@ -125,6 +132,7 @@ export interface ResolvedOptions {
   readonly serializer: Serializer;
   readonly maxDataBytes: number;
   readonly sweep: Required<SweeperOptions>;
+  readonly ids: SessionIdScheme;
 }
 
 const LOCK_MODES: readonly LockMode[] = ['exclusive', 'readonly', 'optimistic', 'none'];
@@ -218,5 +226,6 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     serializer: options.serializer ?? jsonSerializer,
     maxDataBytes: positive('maxDataBytes', options.maxDataBytes, 65_536),
     sweep: resolveSweep(options.sweep),
+    ids: options.ids ?? defaultIdScheme,
   };
 }

@@ -1,6 +1,5 @@
 import { SessionStateError } from '../errors.js';
 import type { Lease, StoredRecord } from '../stores/types.js';
-import { createSessionId } from './ids.js';
 import type { LockMode } from './options.js';
 import { readOnlyView } from './read-only-view.js';
 
@@ -24,6 +23,8 @@ export type SessionPhase = 'open' | 'released';
 /** What the manager keeps about an open session. @internal */
 export interface SessionState {
   readonly mode: LockMode;
+  /** Makes the id `regenerate()` gives the session. */
+  readonly createId: () => string;
   /** Whether the response goes out over https, for `secure: 'auto'`. */
   readonly secure: boolean;
   /** The request carried a validly signed cookie. */
@@ -116,7 +117,7 @@ export class Session {
     this.#assertWritable();
     const state = this[kState];
     state.regenerated = true;
-    state.id = createSessionId();
+    state.id = state.createId();
   }
 
   /** Remove the session when it is committed, and expire the cookie (logout). */
