@@ -8,6 +8,7 @@ export default defineConfig({
     'stores/sqlite': 'src/stores/sqlite.ts',
     'stores/file': 'src/stores/file.ts',
     'stores/redis': 'src/stores/redis.ts',
+    'stores/memcached': 'src/stores/memcached.ts',
     'stores/postgres': 'src/stores/postgres.ts',
     'stores/mysql': 'src/stores/mysql.ts',
     'testing/index': 'src/testing/index.ts',

@@ -13,6 +13,7 @@ const factories: Record<string, StoreFactory> = {
   'file:': async (url) => (await import('./file.js')).createFileStore({ dir: pathOf(url) }),
   'redis:': async (url) => (await import('./redis.js')).createRedisStore({ url }),
   'rediss:': async (url) => (await import('./redis.js')).createRedisStore({ url }),
+  'memcached:': async (url) => (await import('./memcached.js')).createMemcachedStore({ url }),
   'postgres:': async (url) => (await import('./postgres.js')).createPostgresStore({ url }),
   'postgresql:': async (url) => (await import('./postgres.js')).createPostgresStore({ url }),
   'mysql:': async (url) => (await import('./mysql.js')).createMysqlStore({ url }),
