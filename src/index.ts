@@ -15,6 +15,7 @@ export { createSessionManager, SessionManager, type OpenOptions, type SessionMan
 export { Session, type SessionData } from './core/session.js';
 export type { CookieOptions, LockMode, LockOptions, SessionManagerOptions, SweeperOptions } from './core/options.js';
 export { jsonSerializer, type Serializer } from './core/serializer.js';
+export { defaultIdScheme, type SessionIdScheme } from './core/id-scheme.js';
 export type { SweepOptions, SweepProgress, SweepResult } from './core/sweep.js';
 export { SWEEPER_KEY } from './core/sweeper.js';
 export { createStore } from './stores/create-store.js';
