@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'adapters/node': 'src/adapters/node.ts',
+    'adapters/fetch': 'src/adapters/fetch.ts',
     'stores/memory': 'src/stores/memory.ts',
     'stores/sqlite': 'src/stores/sqlite.ts',
     'stores/file': 'src/stores/file.ts',
