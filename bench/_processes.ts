@@ -1,0 +1,109 @@
+// Child processes of the harness: contender servers, load generators, helper scripts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContenderMessage } from './_contender-child.js';
+import type { ContenderContext } from './contenders/_serve.js';
+import type { LoadJob } from './_load-child.js';
+
+/** The bench/ directory. */
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** Scratch space of a run (databases, session files, logs); ignored by git. */
+export const WORK_DIR = join(BENCH_DIR, '.work');
+/** Where each child's stderr goes, so a failure can be read after the run. */
+export const LOG_DIR = join(WORK_DIR, 'logs');
+
+const START_TIMEOUT_MS = 60_000;
+
+/** A running contender server. */
+export interface RunningContender {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+function logStream(name: string): NodeJS.WritableStream {
+  mkdirSync(LOG_DIR, { recursive: true });
+  return createWriteStream(join(LOG_DIR, `${name.replaceAll('/', '-')}.log`), { flags: 'a' });
+}
+
+function tsxArgs(script: string, nodeArgs: readonly string[] = []): string[] {
+  return [...nodeArgs, '--import', 'tsx', join(BENCH_DIR, script)];
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Start `bench/contenders/<module>.ts` in its own process. Resolves with its URL, or
+ * with the reason it cannot run here (a string), never rejecting for that.
+ */
+export function startContender(logName: string, module: string, context: ContenderContext): Promise<RunningContender | string> {
+  const child = spawn(process.execPath, tsxArgs('_contender-child.ts'), {
+    env: { ...process.env, NODE_ENV: 'production', BENCH_CONTENDER: module, BENCH_CONTEXT: JSON.stringify(context) },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  child.stderr?.pipe(logStream(logName));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      void stopChild(child);
+      resolve(`did not start within ${START_TIMEOUT_MS / 1000} s`);
+    }, START_TIMEOUT_MS);
+    child.once('message', (message: ContenderMessage) => {
+      clearTimeout(timer);
+      if (message.type === 'ready') resolve({ url: `http://127.0.0.1:${message.port}`, stop: () => stopChild(child) });
+      else {
+        void stopChild(child);
+        resolve(message.reason);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(`exited before it was ready (${signal ?? `code ${code}`}); see bench/.work/logs/${logName}.log`);
+    });
+  });
+}
+
+/**
+ * Run a script of bench/ to its end and parse the last line it printed as JSON.
+ * Rejects with the tail of its stderr when it fails.
+ */
+export function runJsonScript<T>(script: string, env: Record<string, string>, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<T> {
+  const child = spawn(process.execPath, [...tsxArgs(script, nodeArgs), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && last !== '') {
+        try {
+          resolve(JSON.parse(last) as T);
+        } catch (error) {
+          reject(new Error(`${script} printed no JSON result`, { cause: error }));
+        }
+        return;
+      }
+      reject(new Error(`${script} failed (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+/** Run one load job in its own process. */
+export function runLoad<T>(job: LoadJob): Promise<T> {
+  return runJsonScript<T>('_load-child.ts', { BENCH_JOB: JSON.stringify(job) });
+}

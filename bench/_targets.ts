@@ -1,0 +1,89 @@
+// The issue's targets, checked against ratios from the same run.
+import { CONTENDERS, NODE_HTTP, PEER_OF_STORE, SESSIONLOCK_STORES, sessionlockId } from './_contenders.js';
+import type { ContenderResults } from './_http-scenarios.js';
+import type { BenchResults } from './_results.js';
+import { spread } from './_stats.js';
+import { sweepFigures } from './_sweep-figures.js';
+
+/** One target's verdict. */
+export interface TargetCheck {
+  readonly target: string;
+  /** What was measured, in words. */
+  readonly measured: string;
+  /** `pass`, `miss`, or `not measured` (with the reason in `measured`). */
+  readonly verdict: 'pass' | 'miss' | 'not measured';
+}
+
+function medianRps(http: readonly ContenderResults[], id: string, which: 'throughput' | 'hotSession'): number | undefined {
+  return spread(http.find((result) => result.id === id)?.[which].map((run) => run.rps) ?? [])?.median;
+}
+
+function why(http: readonly ContenderResults[], id: string): string {
+  const result = http.find((entry) => entry.id === id);
+  if (result?.unavailable !== undefined) return `${id}: not available: ${result.unavailable}`;
+  return `${id}: no measurement`;
+}
+
+function ratioCheck(http: readonly ContenderResults[], target: string, ours: [string, 'throughput' | 'hotSession'], theirs: [string, 'throughput' | 'hotSession'], atLeast: number): TargetCheck {
+  const a = medianRps(http, ...ours);
+  const b = medianRps(http, ...theirs);
+  if (a === undefined || b === undefined) return { target, measured: why(http, a === undefined ? ours[0] : theirs[0]), verdict: 'not measured' };
+  const ratio = a / b;
+  const verdict = ratio >= atLeast ? 'pass' : 'miss';
+  const by = verdict === 'miss' ? `, short by ${((1 - ratio / atLeast) * 100).toFixed(0)} %` : '';
+  return { target, measured: `${ratio.toFixed(2)}× (${Math.round(a)} vs ${Math.round(b)} req/s)${by}`, verdict };
+}
+
+/** Check every target the run has numbers for. */
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const { http } = results;
+  const checks: TargetCheck[] = [];
+  for (const store of SESSIONLOCK_STORES) {
+    const peer = PEER_OF_STORE[store];
+    const ours = sessionlockId('express', store);
+    if (peer === undefined) {
+      checks.push({ target: `S1: ${ours} ≥ 1.0× its peer`, measured: 'no express-session peer for this store in the run', verdict: 'not measured' });
+      continue;
+    }
+    checks.push(ratioCheck(http, `S1: ${ours} ≥ 1.0× ${peer}`, [ours, 'throughput'], [peer, 'throughput'], 1));
+    if (store === 'sqlite') checks.push(ratioCheck(http, `S1: ${ours} ≥ 3× ${peer}`, [ours, 'throughput'], [peer, 'throughput'], 3));
+  }
+  for (const spec of CONTENDERS) {
+    if (spec.kind !== 'sessionlock-express' && spec.kind !== 'sessionlock-node') continue;
+    checks.push(ratioCheck(http, `S2 ≥ 0.8× S1: ${spec.id}`, [spec.id, 'hotSession'], [spec.id, 'throughput'], 0.8));
+  }
+  checks.push(ratioCheck(http, `S1: ${sessionlockId('node', 'memory')} ≥ 0.6× ${NODE_HTTP}`, [sessionlockId('node', 'memory'), 'throughput'], [NODE_HTTP, 'throughput'], 0.6));
+  for (const spec of CONTENDERS) {
+    if (spec.kind !== 'sessionlock-express' && spec.kind !== 'sessionlock-node') continue;
+    const runs = http.find((entry) => entry.id === spec.id)?.lostUpdates ?? [];
+    const target = `S3: 0 lost: ${spec.id}`;
+    if (runs.length === 0) checks.push({ target, measured: why(http, spec.id), verdict: 'not measured' });
+    else {
+      const lost = runs.reduce((sum, run) => sum + run.lost, 0);
+      const total = runs.reduce((sum, run) => sum + run.expected, 0);
+      checks.push({ target, measured: `${lost} lost of ${total} over ${runs.length} run(s)`, verdict: lost === 0 ? 'pass' : 'miss' });
+    }
+  }
+  const sweep = sweepFigures(results.sweep);
+  if (sweep.unavailable !== undefined) {
+    checks.push({ target: 'S4: event-loop stall ≤ 20 ms', measured: sweep.unavailable, verdict: 'not measured' });
+    checks.push({ target: 'S4: p99 during sweep ≤ 2× baseline', measured: sweep.unavailable, verdict: 'not measured' });
+  } else {
+    for (const row of sweep.rows) {
+      const stall = row.maxStallMs;
+      checks.push({
+        target: `S4 ${row.label}: event-loop stall ≤ 20 ms`,
+        measured: stall === undefined ? 'not reported' : `${stall.toFixed(1)} ms${stall > 20 ? `, over by ${(stall - 20).toFixed(1)} ms` : ''}`,
+        verdict: stall === undefined ? 'not measured' : stall <= 20 ? 'pass' : 'miss',
+      });
+      const { p99DuringMs: during, p99BaselineMs: base } = row;
+      const ratio = during !== undefined && base !== undefined && base > 0 ? during / base : undefined;
+      checks.push({
+        target: `S4 ${row.label}: p99 during sweep ≤ 2× baseline`,
+        measured: ratio === undefined ? 'not reported' : `${ratio.toFixed(2)}× (${during} vs ${base} ms)${ratio > 2 ? `, over by ${((ratio / 2 - 1) * 100).toFixed(0)} %` : ''}`,
+        verdict: ratio === undefined ? 'not measured' : ratio <= 2 ? 'pass' : 'miss',
+      });
+    }
+  }
+  return checks;
+}

@@ -1,0 +1,6 @@
+// express-session with its default MemoryStore.
+import { startExpressSession } from './_express-session.js';
+import type { Contender } from './_serve.js';
+
+const start: Contender = ({ secret }) => startExpressSession(secret, undefined);
+export default start;

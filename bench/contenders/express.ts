@@ -1,0 +1,15 @@
+// Ceiling: Express 5 with the same route and no session.
+import express from 'express';
+import { listen, work, type Contender } from './_serve.js';
+
+let hits = 0;
+
+const start: Contender = () => {
+  const app = express();
+  app.post('/hit', async (req, res) => {
+    await work(req.url);
+    res.json({ hits: ++hits });
+  });
+  return listen(app);
+};
+export default start;
