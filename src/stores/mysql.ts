@@ -93,8 +93,19 @@ function poolFrom(options: MysqlStoreOptions): mysql.Pool {
   }
   // mysql2 reads host, port, credentials and database from the URL; the scheme only picks this store.
   const uri = url.replace(/^mariadb:/i, 'mysql:');
-  return mysql.createPool({ uri, connectionLimit: options.poolSize ?? 10 });
+  // Several statements per query let acquire send its UPDATE and SELECT in one round
+  // trip. Safe here: every statement is fixed text and every value is escaped by mysql2.
+  return mysql.createPool({ uri, connectionLimit: options.poolSize ?? 10, multipleStatements: true });
 }
+
+/** True when the pool's connections accept several statements per query (mysql2 keeps its settings here). */
+function allowsMultipleStatements(pool: mysql.Pool): boolean {
+  const config = (pool.pool as unknown as { config?: { connectionConfig?: { multipleStatements?: unknown } } }).config;
+  return config?.connectionConfig?.multipleStatements === true;
+}
+
+/** Acquire's UPDATE and the SELECT that loads the row, as one query for pools that allow it. */
+const ACQUIRE_AND_LOAD = `${native.acquire};\n${native.load}`;
 
 /**
  * Sessions in MySQL 8 or MariaDB 10.5+ (InnoDB), shared by every process and host that
@@ -112,6 +123,7 @@ function poolFrom(options: MysqlStoreOptions): mysql.Pool {
 export function createMysqlStore(options: MysqlStoreOptions): SessionStore {
   const pool = poolFrom(options);
   const ownsPool = options.pool === undefined;
+  const oneTripAcquire = allowsMultipleStatements(pool);
   let schemaDone = options.migrate === false;
   let schemaPending: Promise<void> | undefined;
 
@@ -217,17 +229,26 @@ export function createMysqlStore(options: MysqlStoreOptions): SessionStore {
   return {
     name: 'mysql',
     capabilities,
-    acquire(key, token, leaseMs) {
-      return withConnection(async (connection): Promise<AcquireResult> => {
-        await change(connection, native.acquire, { id: key, token, lease_ms: leaseMs });
-        // Read back on the same connection: the lease is ours exactly when the row carries
-        // our token, so a racing acquire can never make us load someone else's lease.
-        const [row] = await rows<LoadRow>(connection, native.load, { id: key });
-        if (row !== undefined && row.lease_token === token) {
-          return { status: 'acquired', record: toRecord(row), lease: { token, until: Number(row.lease_until) } };
-        }
-        return explainBusy(toLeaseState(row), row === undefined ? 0 : Number(row.now_ms));
-      });
+    async acquire(key, token, leaseMs): Promise<AcquireResult> {
+      const params = { id: key, token, lease_ms: leaseMs };
+      let row: LoadRow | undefined;
+      if (oneTripAcquire) {
+        await ready();
+        const [results] = await pool.query<mysql.RowDataPacket[][]>({ sql: ACQUIRE_AND_LOAD, namedPlaceholders: true }, params);
+        row = (results[1] as unknown as LoadRow[] | undefined)?.[0];
+      } else {
+        row = await withConnection(async (connection) => {
+          await change(connection, native.acquire, params);
+          return (await rows<LoadRow>(connection, native.load, { id: key }))[0];
+        });
+      }
+      // The load follows the UPDATE on the same connection: the lease is ours exactly when
+      // the row carries our token, so a racing acquire can never make us load someone
+      // else's lease; otherwise the row says why (missing, expired, busy).
+      if (row !== undefined && row.lease_token === token) {
+        return { status: 'acquired', record: toRecord(row), lease: { token, until: Number(row.lease_until) } };
+      }
+      return explainBusy(toLeaseState(row), row === undefined ? 0 : Number(row.now_ms));
     },
     async read(key) {
       await ready();
