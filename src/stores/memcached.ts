@@ -127,6 +127,8 @@ export function createMemcachedStore(options: MemcachedStoreOptions): SessionSto
       retry: timeoutMs,
       reconnect: timeoutMs,
       failures: 1_000_000,
+      // Its timer would keep the process alive for 5 minutes after close().
+      failuresTimeout: timeoutMs,
       remove: false,
     });
   const ownsClient = options.client === undefined;

@@ -168,6 +168,19 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   if (!(slackMs >= 0)) throw new ConfigError('expirySlackMs must be zero or more');
   const client = options.client ?? connect(options.url as string, options.commandTimeoutMs ?? 2_000);
   const ownsClient = options.client === undefined;
+  const onBackgroundError = options.onBackgroundError ?? ((error: unknown) => process.emitWarning(error instanceof Error ? error : String(error)));
+  if (ownsClient) {
+    // Every failed command rejects its caller; the connection's own error events (one per
+    // reconnection attempt) are reported once per outage, not once per attempt.
+    let reported = false;
+    client.on('error', (error: unknown) => {
+      if (!reported) onBackgroundError(error);
+      reported = true;
+    });
+    client.on('ready', () => {
+      reported = false;
+    });
+  }
   const sharded = client.isCluster;
   // The hash tag puts a record and its channel in one slot: each script touches one key,
   // and on a Cluster the script may SPUBLISH to the channel from the record's shard.
@@ -197,7 +210,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     createSubscriber: () =>
       sharded ? (client as Cluster).duplicate([], { shardedSubscribers: true }) : (client as Redis).duplicate(),
     watch: async (key) => (await run(scripts.watch, key, [])) === 1,
-    onBackgroundError: options.onBackgroundError ?? ((error) => process.emitWarning(error instanceof Error ? error : String(error))),
+    onBackgroundError,
   });
 
   return {
