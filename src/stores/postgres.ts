@@ -113,7 +113,9 @@ function poolFrom(options: PostgresStoreOptions): pg.Pool {
   if (url === undefined || !/^postgres(?:ql)?:\/\//i.test(url)) {
     throw new ConfigError('the postgres store needs a postgres:// URL or a pg.Pool');
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // A bounded connect, so a database that does not answer fails requests instead of
+  // queueing them without end.
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
   // An idle pooled connection that dies (server restart) emits here; the pool drops it
   // and the next query opens a fresh one, whose failure reaches the caller.
   pool.on('error', () => undefined);
