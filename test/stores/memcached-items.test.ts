@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Memcached from 'memcached';
 import { createLeaseToken, createSessionId, storeKeyOf } from '../../src/core/ids.js';
+import { createSessionManager } from '../../src/index.js';
 import { createMemcachedStore, expiryTime } from '../../src/stores/memcached.js';
 import { requireServiceUrl } from '../services/require.js';
 
@@ -44,6 +45,36 @@ describe('memcached items', () => {
       assert.equal((await store.write(key, { kind: 'lease', token }, { kind: 'save', data: '{"x":1}', expiresAt: undefined })).status, 'gone');
     } finally {
       await store.close();
+    }
+  });
+
+  it('costs 4 round trips exclusive (gets+cas twice) and 1 readonly', async () => {
+    const client = new Memcached(new URL(url).host);
+    const sent: string[] = [];
+    for (const method of ['gets', 'cas', 'add', 'get', 'set', 'del'] as const) {
+      const original = client[method].bind(client) as (...args: unknown[]) => void;
+      (client as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        sent.push(method);
+        original(...args);
+      };
+    }
+    const manager = createSessionManager({ store: createMemcachedStore({ client }), secret: 'memcached-round-trips' });
+    try {
+      const fresh = await manager.open(undefined);
+      fresh.data.hits = 0;
+      const cookie = ((await manager.commit(fresh)) as string).split(';')[0] as string;
+      sent.splice(0);
+      const exclusive = await manager.open(cookie);
+      exclusive.data.hits = 1;
+      await manager.commit(exclusive);
+      assert.deepEqual(sent.splice(0), ['gets', 'cas', 'gets', 'cas']);
+      const readonly = await manager.open(cookie, { mode: 'readonly' });
+      assert.equal(readonly.data.hits, 1);
+      await manager.commit(readonly);
+      assert.deepEqual(sent.splice(0), ['gets']);
+    } finally {
+      await manager.close();
+      client.end();
     }
   });
 
