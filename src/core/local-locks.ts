@@ -1,4 +1,5 @@
 import { LockTimeoutError } from '../errors.js';
+import { MAX_PAUSE_MS } from './store-acquire.js';
 
 interface Waiter<T> {
   readonly resolve: (handoff: T | undefined) => void;
@@ -9,8 +10,10 @@ interface Waiter<T> {
 interface Queue<T> {
   /** True while one request of this process is inside (holding or contending for the store lease). */
   busy: boolean;
-  /** How many times in a row the lease went straight to a local waiter. */
-  handoffs: number;
+  /** When the current run of back-to-back local hand-offs began (epoch ms). */
+  chainStartedAt: number;
+  /** The run was cut to let other processes in: the next waiter steps back before competing. */
+  yieldNext: boolean;
   readonly waiters: Waiter<T>[];
 }
 
@@ -18,8 +21,11 @@ interface Queue<T> {
 export interface LocalLockLimits {
   /** Most requests that may wait for one session in this process. */
   readonly maxWaiters: number;
-  /** Most consecutive local hand-offs before the lease goes back to the store for others. */
-  readonly maxHandoffs: number;
+  /**
+   * Longest run of back-to-back local hand-offs, in ms, before the lease goes back to the
+   * store so that waiters in other processes get their turn.
+   */
+  readonly handoffWindowMs: number;
 }
 
 /**
@@ -45,11 +51,12 @@ export class LocalLocks<T> {
   enter(key: string, waitMs: number): Promise<T | undefined> {
     let queue = this.#queues.get(key);
     if (queue === undefined) {
-      queue = { busy: false, handoffs: 0, waiters: [] };
+      queue = { busy: false, chainStartedAt: 0, yieldNext: false, waiters: [] };
       this.#queues.set(key, queue);
     }
     if (!queue.busy) {
       queue.busy = true;
+      queue.chainStartedAt = Date.now();
       return Promise.resolve(undefined);
     }
     if (queue.waiters.length >= this.#limits.maxWaiters) {
@@ -67,10 +74,19 @@ export class LocalLocks<T> {
     });
   }
 
-  /** True when the next `leave` of `key` should hand off rather than release to the store. */
-  shouldHandOff(key: string): boolean {
+  /**
+   * True when the next `leave` of `key` should hand off rather than release to the store.
+   * With `othersMayWait` (the store is shared by other processes) a run of hand-offs is
+   * cut after `handoffWindowMs`, and the next waiter then pauses as long as a polling
+   * waiter elsewhere may sleep, so that one can take the lease first: without that pause
+   * the process that just released would win again at once, and others would starve.
+   */
+  shouldHandOff(key: string, othersMayWait: boolean): boolean {
     const queue = this.#queues.get(key);
-    return queue !== undefined && queue.waiters.length > 0 && queue.handoffs < this.#limits.maxHandoffs;
+    if (queue === undefined || queue.waiters.length === 0) return false;
+    if (!othersMayWait || Date.now() - queue.chainStartedAt < this.#limits.handoffWindowMs) return true;
+    queue.yieldNext = true;
+    return false;
   }
 
   /**
@@ -87,8 +103,17 @@ export class LocalLocks<T> {
       this.#queues.delete(key);
       return false;
     }
+    if (handoff === undefined) queue.chainStartedAt = Date.now();
+    if (handoff === undefined && queue.yieldNext) {
+      queue.yieldNext = false;
+      // The waiter's own timeout keeps running, so the pause never extends its wait.
+      setTimeout(() => {
+        clearTimeout(next.timer);
+        next.resolve(undefined);
+      }, Math.random() * MAX_PAUSE_MS);
+      return false;
+    }
     clearTimeout(next.timer);
-    queue.handoffs = handoff === undefined ? 0 : queue.handoffs + 1;
     next.resolve(handoff);
     return handoff !== undefined;
   }

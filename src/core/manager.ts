@@ -282,7 +282,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const changed = text !== state.loadedText;
     const expiresAt = this.#expiryFor(record.createdAt, Date.now());
     const touchDue = changed || state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
-    const handOff = this.#locks.shouldHandOff(key);
+    const handOff = this.#locks.shouldHandOff(key, (await this.#store).capabilities.crossProcess);
     const op = {
       kind: 'save',
       data: changed ? text : undefined,

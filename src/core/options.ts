@@ -31,8 +31,12 @@ export interface LockOptions {
   maxHoldMs?: number;
   /** Most requests of one process that may queue for one session. @default 1000 */
   maxWaiters?: number;
-  /** Most consecutive in-process hand-offs before the lease goes back to the store. @default 16 */
-  maxHandoffs?: number;
+  /**
+   * Longest run of back-to-back in-process hand-offs of a busy session, in ms, before the
+   * lease goes back to the store so other processes get their turn. Only for stores
+   * shared by several processes. @default 200
+   */
+  handoffWindowMs?: number;
 }
 
 /** Cookie options. The cookie holds only the signed id, never data. */
@@ -211,7 +215,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
       leaseMs,
       maxHoldMs: positive('lock.maxHoldMs', lock.maxHoldMs, 300_000),
       maxWaiters: positive('lock.maxWaiters', lock.maxWaiters, 1000),
-      maxHandoffs: positive('lock.maxHandoffs', lock.maxHandoffs, 16),
+      handoffWindowMs: positive('lock.handoffWindowMs', lock.handoffWindowMs, 200),
     },
     cookie: {
       name,

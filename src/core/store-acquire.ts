@@ -2,9 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LockTimeoutError, StoreError } from '../errors.js';
 import type { AcquireResult, SessionStore } from '../stores/types.js';
 
-/** First and largest pause between attempts while another process holds the lease, in ms. */
+/** First pause between attempts while another process holds the lease, in ms. */
 const FIRST_PAUSE_MS = 2;
-const MAX_PAUSE_MS = 50;
+/** Largest pause between attempts, in ms. */
+export const MAX_PAUSE_MS = 50;
 
 /**
  * Take the store lease on `key`, waiting for another process's holder until `deadline`

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSessionManager, isSessionError, type SessionManager } from '../../src/index.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
+import { createSqliteStore } from '../../src/stores/sqlite.js';
 import { countingStore } from '../fixtures/counting-store.js';
 
 const secret = 'test-secret';
@@ -69,7 +73,7 @@ describe('SessionManager', () => {
 
   it('hands the lease to waiters of the same process without asking the store again', async () => {
     const counted = countingStore(createMemoryStore());
-    const manager = createSessionManager({ store: counted.store, secret, lock: { maxHandoffs: 16 } });
+    const manager = createSessionManager({ store: counted.store, secret });
     const cookie = await newCookie(manager, { hits: 0, order: [] });
     counted.reset();
     const requests = 30;
@@ -85,8 +89,31 @@ describe('SessionManager', () => {
     const final = await manager.open(cookie, { mode: 'readonly' });
     assert.equal(final.data.hits, requests);
     assert.deepEqual(final.data.order, Array.from({ length: requests }, (_, i) => i), 'waiters are served first in, first out');
-    // 30 requests, at most 16 hand-offs in a row: the lease goes back to the store once in between.
-    assert.equal(counted.calls.acquire, 2);
+    // The memory store is private to this process: nobody else can wait, so one acquire serves all 30.
+    assert.equal(counted.calls.acquire, 1);
+  });
+
+  it('gives the lease back to the store between runs of hand-offs when other processes may wait', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sessionlock-fair-'));
+    const store = createSqliteStore({ path: join(dir, 's.db') });
+    // Two managers on one SQLite file stand for two processes.
+    const busy = createSessionManager({ store, secret, lock: { handoffWindowMs: 50 } });
+    const other = createSessionManager({ store, secret, lock: { waitMs: 1_500 } });
+    const cookie = await newCookie(busy, { hits: 0 });
+    const increment = async (manager: SessionManager): Promise<void> => {
+      const session = await manager.open(cookie);
+      await sleep(5);
+      session.data.hits = Number(session.data.hits) + 1;
+      await manager.commit(session);
+    };
+    // 400 requests of 5 ms keep the busy process's queue full for about two seconds; the
+    // other process's requests must get turns in between, well within their 1.5 s wait.
+    const flood = Array.from({ length: 400 }, () => increment(busy));
+    await sleep(20);
+    const others = Array.from({ length: 5 }, () => increment(other));
+    await Promise.all([...flood, ...others]);
+    assert.equal((await busy.open(cookie, { mode: 'readonly' })).data.hits, 405);
+    await store.close();
   });
 
   it('expires a session after its idle timeout and after its absolute timeout', async () => {
