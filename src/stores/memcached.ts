@@ -116,21 +116,21 @@ export function createMemcachedStore(options: MemcachedStoreOptions): SessionSto
   if (!(slackMs >= 0)) throw new ConfigError('expirySlackMs must be zero or more');
   if (!(maxAttempts >= 1)) throw new ConfigError('maxCasAttempts must be at least 1');
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const client =
-    options.client ??
-    // The library's defaults wait 30 s to retry a failed server and 5 h to reconnect a
-    // dead one; a session store must come back soon after its server does.
-    new Memcached(serversOf(options.url as string), {
-      timeout: timeoutMs,
-      idle: 30_000,
-      retries: 0,
-      retry: timeoutMs,
-      reconnect: timeoutMs,
-      failures: 1_000_000,
-      // Its timer would keep the process alive for 5 minutes after close().
-      failuresTimeout: timeoutMs,
-      remove: false,
-    });
+  // The library's defaults wait 30 s to retry a failed server and 5 h to reconnect a
+  // dead one; a session store must come back soon after its server does.
+  const clientOptions: Memcached.options & { failuresTimeout: number } = {
+    timeout: timeoutMs,
+    idle: 30_000,
+    retries: 0,
+    retry: timeoutMs,
+    reconnect: timeoutMs,
+    failures: 1_000_000,
+    // Not in the type definitions; its default timer would keep the process alive for
+    // 5 minutes after close().
+    failuresTimeout: timeoutMs,
+    remove: false,
+  };
+  const client = options.client ?? new Memcached(serversOf(options.url as string), clientOptions);
   const ownsClient = options.client === undefined;
 
   const itemKey = (key: string): string => `${prefix}${key}`;
