@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'adapters/node': 'src/adapters/node.ts',
     'adapters/fetch': 'src/adapters/fetch.ts',
+    'adapters/express': 'src/adapters/express.ts',
     'stores/memory': 'src/stores/memory.ts',
     'stores/sqlite': 'src/stores/sqlite.ts',
     'stores/file': 'src/stores/file.ts',
