@@ -70,7 +70,17 @@ export class ReleaseListener {
       return;
     }
     if (this.#client === undefined) {
-      await this.#listen();
+      // Bounded like any wait: a database that does not answer must not hold the caller
+      // past its deadline (a refused connection still rejects at once).
+      let timer: NodeJS.Timeout | undefined;
+      const elapsed = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      try {
+        await Promise.race([this.#listen(), elapsed]);
+      } finally {
+        clearTimeout(timer);
+      }
       return;
     }
     const current = interest;
@@ -104,7 +114,7 @@ export class ReleaseListener {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client(this.#config);
+    const client = new pg.Client({ connectionTimeoutMillis: 5_000, ...this.#config });
     // Without a listener an idle connection's error would crash the process. The error
     // is not lost: waiters are woken and retry through the pool, whose statements
     // report the failure if the database is really gone.
