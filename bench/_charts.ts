@@ -75,7 +75,7 @@ export function renderChart(chart: Chart): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`,
-    `<text x="10" y="36" fill="#4b5563">bar: median; whisker: min–max over the repetitions; unit: ${escapeXml(chart.unit)}</text>`,
+    `<text x="10" y="36" fill="#4b5563">bar: median, whisker: min–max over the repetitions; blue: sessionlock, orange: peers, grey: ceilings</text>`,
     ...rows,
     `<line x1="${LABEL_WIDTH}" x2="${LABEL_WIDTH + PLOT_WIDTH}" y1="${axisY}" y2="${axisY}" stroke="#d1d5db"/>`,
     `<text x="${LABEL_WIDTH}" y="${axisY + 16}" fill="#4b5563">0</text>`,

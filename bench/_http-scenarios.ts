@@ -3,8 +3,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContenderSpec } from './_contenders.js';
-import type { LostUpdatesResult, ThroughputResult } from './_load-child.js';
-import { WORK_DIR, runLoad, startContender } from './_processes.js';
+import type { LoadJob, LoadOutcome, LostUpdatesResult, ThroughputResult } from './_load-child.js';
+import { WORK_DIR, runLoadJobs, startContender } from './_processes.js';
 import type { ServiceUrls } from './contenders/_serve.js';
 
 /** Durations and sizes of scenarios 1–3. */
@@ -34,16 +34,6 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-async function measure<T>(results: ContenderResults, label: string, job: () => Promise<T>, into: T[]): Promise<void> {
-  try {
-    into.push(await job());
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    results.errors.push(`${label}: ${message}`);
-    log(`  ${label} failed: ${message}`);
-  }
-}
-
 async function runOnce(spec: ContenderSpec, results: ContenderResults, plan: HttpPlan, services: ServiceUrls, repetition: number): Promise<void> {
   const tmpDir = join(WORK_DIR, `rep${repetition}-${spec.module}-${spec.store ?? 'x'}`);
   rmSync(tmpDir, { recursive: true, force: true });
@@ -55,19 +45,31 @@ async function runOnce(spec: ContenderSpec, results: ContenderResults, plan: Htt
     return;
   }
   try {
-    const base = { kind: 'throughput' as const, url: started.url, connections: plan.connections, warmupS: plan.warmupS, durationS: plan.durationS };
-    await measure(results, 'scenario 1', () => runLoad<ThroughputResult>({ ...base, sessions: 'per-connection' }), results.throughput);
+    const base = { kind: 'throughput' as const, url: started.url, connections: plan.connections };
+    const jobs: LoadJob[] = [{ ...base, sessions: 'per-connection', warmupS: plan.warmupS, durationS: plan.durationS }];
     // The ceilings have no session: one hot session and lost updates mean nothing there.
     if (spec.kind !== 'ceiling') {
-      await measure(results, 'scenario 2', () => runLoad<ThroughputResult>({ ...base, sessions: 'shared' }), results.hotSession);
-      await measure(results, 'scenario 3', () => runLoad<LostUpdatesResult>({ kind: 'lost-updates', url: started.url, ...plan.lostUpdates }), results.lostUpdates);
+      // The server is warm from scenario 1; a short warm-up of the one hot session suffices.
+      jobs.push({ ...base, sessions: 'shared', warmupS: plan.warmupS / 2, durationS: plan.durationS });
+      jobs.push({ kind: 'lost-updates', url: started.url, ...plan.lostUpdates });
     }
-    const s1 = results.throughput.at(-1);
-    const s2 = results.hotSession.at(-1);
-    const s3 = results.lostUpdates.at(-1);
-    log(
-      `  ${spec.id}: s1 ${s1 === undefined ? '-' : Math.round(s1.rps)} req/s, s2 ${s2 === undefined ? '-' : Math.round(s2.rps)} req/s, s3 lost ${s3 === undefined ? '-' : `${s3.lost}/${s3.expected}`}`,
-    );
+    let outcomes: LoadOutcome<unknown>[];
+    try {
+      outcomes = await runLoadJobs(jobs);
+    } catch (error) {
+      outcomes = [{ error: error instanceof Error ? error.message : String(error) }];
+    }
+    const into = [results.throughput, results.hotSession, results.lostUpdates] as unknown[][];
+    outcomes.forEach((outcome, index) => {
+      if ('result' in outcome) into[index]?.push(outcome.result);
+      else {
+        results.errors.push(`scenario ${index + 1}: ${outcome.error}`);
+        log(`  scenario ${index + 1} failed: ${outcome.error}`);
+      }
+    });
+    const [s1, s2, s3] = [results.throughput.at(-1), results.hotSession.at(-1), results.lostUpdates.at(-1)];
+    const rps = (run: ThroughputResult | undefined): string => (run === undefined ? '-' : String(Math.round(run.rps)));
+    log(`  ${spec.id}: s1 ${rps(s1)} req/s, s2 ${rps(s2)} req/s, s3 lost ${s3 === undefined ? '-' : `${s3.lost}/${s3.expected}`}`);
   } finally {
     await started.stop();
     rmSync(tmpDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 // The load generator, always in its own process so it never shares an event loop with
-// the server it measures. Reads one job from BENCH_JOB, prints one JSON result line.
+// the server it measures. Reads jobs from BENCH_JOBS, prints one JSON line per job.
 import autocannon from 'autocannon';
 
 /** Scenario 1 (one session per connection) or 2 (every connection on one session). */
@@ -78,7 +78,9 @@ async function throughput(job: ThroughputJob): Promise<ThroughputResult> {
       duration: durationS,
       timeout: 20,
       // Each connection gets its own cookie (or all share the one), fixed for the run.
-      setupClient: (client) => client.setHeaders({ cookie: cookies[next++ % cookies.length] ?? '' }),
+      // An empty POST carries `content-length: 0`, as browsers send it; without it
+      // Express answers several times slower, which would measure the client, not the server.
+      setupClient: (client) => client.setHeaders({ cookie: cookies[next++ % cookies.length] ?? '', 'content-length': '0' }),
     });
   };
   if (job.warmupS > 0) await run(job.warmupS);
@@ -127,6 +129,17 @@ async function lostUpdates(job: LostUpdatesJob): Promise<LostUpdatesResult> {
   return { expected: ok, final, lost: ok - final, failed };
 }
 
-const job = JSON.parse(process.env.BENCH_JOB ?? 'null') as LoadJob;
-const result = job.kind === 'throughput' ? await throughput(job) : await lostUpdates(job);
-process.stdout.write(`${JSON.stringify(result)}\n`);
+/** One line of this process's output per job, in order: its result or its error. */
+export type LoadOutcome<T> = { readonly result: T } | { readonly error: string };
+
+// Several jobs in one process, so a contender pays one load-generator start, not three.
+const jobs = JSON.parse(process.env.BENCH_JOBS ?? '[]') as LoadJob[];
+for (const job of jobs) {
+  let outcome: LoadOutcome<ThroughputResult | LostUpdatesResult>;
+  try {
+    outcome = { result: job.kind === 'throughput' ? await throughput(job) : await lostUpdates(job) };
+  } catch (error) {
+    outcome = { error: error instanceof Error ? error.message : String(error) };
+  }
+  process.stdout.write(`${JSON.stringify(outcome)}\n`);
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContenderMessage } from './_contender-child.js';
 import type { ContenderContext } from './contenders/_serve.js';
-import type { LoadJob } from './_load-child.js';
+import type { LoadJob, LoadOutcome } from './_load-child.js';
 
 /** The bench/ directory. */
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -73,12 +73,9 @@ export function startContender(logName: string, module: string, context: Contend
   });
 }
 
-/**
- * Run a script of bench/ to its end and parse the last line it printed as JSON.
- * Rejects with the tail of its stderr when it fails.
- */
-export function runJsonScript<T>(script: string, env: Record<string, string>, nodeArgs: readonly string[] = [], args: readonly string[] = []): Promise<T> {
-  const child = spawn(process.execPath, [...tsxArgs(script, nodeArgs), ...args], {
+/** Run a script of bench/ to its end; rejects with the tail of its stderr when it fails. */
+export function runScript(script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<{ stdout: string }> {
+  const child = spawn(process.execPath, tsxArgs(script, nodeArgs), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,21 +86,28 @@ export function runJsonScript<T>(script: string, env: Record<string, string>, no
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && last !== '') {
-        try {
-          resolve(JSON.parse(last) as T);
-        } catch (error) {
-          reject(new Error(`${script} printed no JSON result`, { cause: error }));
-        }
-        return;
-      }
-      reject(new Error(`${script} failed (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code === 0) resolve({ stdout });
+      else reject(new Error(`${script} failed (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
     });
   });
 }
 
-/** Run one load job in its own process. */
-export function runLoad<T>(job: LoadJob): Promise<T> {
-  return runJsonScript<T>('_load-child.ts', { BENCH_JOB: JSON.stringify(job) });
+/** Run a script of bench/ and parse the last line it printed as JSON. */
+export async function runJsonScript<T>(script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<T> {
+  const { stdout } = await runScript(script, env, nodeArgs);
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as T;
+  } catch (error) {
+    throw new Error(`${script} printed no JSON result`, { cause: error });
+  }
+}
+
+/**
+ * Run load jobs one after the other in one load-generator process; one outcome per job,
+ * in order. A job that failed has `error`; a crashed process rejects.
+ */
+export async function runLoadJobs(jobs: readonly LoadJob[]): Promise<LoadOutcome<unknown>[]> {
+  const { stdout } = await runScript('_load-child.ts', { BENCH_JOBS: JSON.stringify(jobs) });
+  return stdout.trim().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as LoadOutcome<unknown>);
 }

@@ -37,7 +37,7 @@ const plan = {
   repetitions: quick ? 1 : 3,
   connections: 50,
   warmupS: quick ? 0.5 : 1,
-  durationS: quick ? 2 : 4,
+  durationS: quick ? 2 : 3,
   lostUpdates: { total: 200, inFlight: 20, maxWorkMs: 20 },
   wakeupRounds: quick ? 15 : 60,
   memorySessions: quick ? 20_000 : 100_000,

@@ -23,18 +23,21 @@ export function storeUrlOf(context: ContenderContext): string {
 }
 
 /**
- * Open the store first, so a store whose module is not there yet is reported as
- * unavailable before the server starts, instead of failing every request.
+ * Open the store before the server starts, so a store that cannot be opened here is
+ * reported as unavailable instead of failing every request.
  */
-export async function createBenchManager(context: ContenderContext): Promise<SessionManager> {
-  let store: SessionStore;
+export async function openBenchStore(context: ContenderContext): Promise<SessionStore> {
   try {
-    store = await createStore(storeUrlOf(context));
+    return await createStore(storeUrlOf(context));
   } catch (error) {
     if (error instanceof UnavailableError) throw error;
     throw new UnavailableError(`createStore failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  return createSessionManager({ store, secret: context.secret });
+}
+
+/** A manager on the harness's store, with default options. */
+export async function createBenchManager(context: ContenderContext): Promise<SessionManager> {
+  return createSessionManager({ store: await openBenchStore(context), secret: context.secret });
 }
 
 /** The counter the route increments. */
