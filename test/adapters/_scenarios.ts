@@ -210,8 +210,9 @@ export function runAdapterScenarios({ name, start, test: { describe, it } }: Opt
     it('gives a tampered cookie a fresh anonymous session without an error', () =>
       withApp(async (app) => {
         const cookie = cookieOf(await get(app, '/hit')) as string;
-        const last = cookie.at(-1) === 'A' ? 'B' : 'A';
-        const tampered = cookie.slice(0, -1) + last;
+        // Change a character well inside the signature (the last base64 character carries padding bits).
+        const at = cookie.length - 10;
+        const tampered = cookie.slice(0, at) + (cookie[at] === 'A' ? 'B' : 'A') + cookie.slice(at + 1);
         assert.equal(await text(app, '/peek', tampered), '0');
         const hit = await get(app, '/hit', tampered);
         assert.equal(await hit.text(), '1');
