@@ -30,8 +30,6 @@ export class ReleaseListener {
   #client: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
-  /** Notifications received; tests read it to tell a NOTIFY wake-up from a timeout. */
-  received = 0;
 
   constructor(config: pg.ClientConfig) {
     this.#config = config;
@@ -139,7 +137,6 @@ export class ReleaseListener {
   }
 
   #notified(key: string): void {
-    this.received += 1;
     const interest = this.#interests.get(key);
     if (interest === undefined) return;
     interest.notified = true;
