@@ -9,8 +9,18 @@ export interface SweepOptions {
    * loaded a session just before it expired can still save it. @default 60000
    */
   graceMs?: number;
-  /** Records removed per batch; each batch is one short store operation. @default 500 */
+  /**
+   * Most records removed per batch; each batch is one short store operation. Batches
+   * start smaller and grow up to this while they stay within `maxBlockMs`. @default 500
+   */
   batchSize?: number;
+  /**
+   * Longest one batch may hold the event loop, in ms. Stores with synchronous drivers
+   * (SQLite) block while a batch runs, so the batch size adapts: halved or scaled down
+   * when a batch blocked longer, doubled when it blocked less than half of this. Stores
+   * whose batches are asynchronous never block and so run at `batchSize`. @default 5
+   */
+  maxBlockMs?: number;
   /** The sweep stops after this many ms and the rest waits for the next one. @default 10000 */
   budgetMs?: number;
 }
@@ -53,12 +63,24 @@ export interface SweepControl {
   readonly signal?: AbortSignal;
 }
 
+/** Size of a sweep's first batch, and the smallest one. */
+const FIRST_BATCH = 50;
+const MIN_BATCH = 10;
+
+/** The next batch size, from how long the last one held the event loop. */
+function nextLimit(limit: number, blockedMs: number, maxBlockMs: number, batchSize: number): number {
+  if (blockedMs > maxBlockMs) return Math.max(Math.min(MIN_BATCH, batchSize), Math.floor((limit * maxBlockMs) / blockedMs));
+  if (blockedMs < maxBlockMs / 2) return Math.min(batchSize, limit * 2);
+  return limit;
+}
+
 /** The defaults of `SweepOptions`, applied. */
 export function sweepDefaults(options: SweepOptions = {}): Required<SweepOptions> {
   return {
     graceMs: options.graceMs ?? 60_000,
     batchSize: options.batchSize ?? 500,
     budgetMs: options.budgetMs ?? 10_000,
+    maxBlockMs: options.maxBlockMs ?? 5,
   };
 }
 
@@ -69,7 +91,9 @@ export function sweepDefaults(options: SweepOptions = {}): Required<SweepOptions
  * `sweepSingleFlight` (sweeper.ts) adds the cluster-wide lease around it.
  */
 export async function runSweep(store: SessionStore, options: SweepOptions = {}, control: SweepControl = {}): Promise<SweepResult> {
-  const { graceMs, batchSize: limit, budgetMs } = sweepDefaults(options);
+  const { graceMs, batchSize, budgetMs, maxBlockMs } = sweepDefaults(options);
+  // Small first, so a store slower than expected cannot stall the loop on the first batch.
+  let limit = Math.max(1, Math.min(batchSize, FIRST_BATCH));
   const startedAt = performance.now();
   let deleted = 0;
   let batches = 0;
@@ -83,11 +107,17 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
   if (store.sweep === undefined) return done(false);
   for (;;) {
     let result;
+    let blockedMs = 0;
     try {
-      result = await store.sweep({ graceMs, limit });
+      const calledAt = performance.now();
+      const pending = store.sweep({ graceMs, limit });
+      // What ran before the store's first await is time the event loop was held.
+      blockedMs = performance.now() - calledAt;
+      result = await pending;
     } catch (error) {
       throw new StoreError(store.name, 'sweep', { cause: error });
     }
+    limit = nextLimit(limit, blockedMs, maxBlockMs, batchSize);
     deleted += result.deleted;
     batches += 1;
     const elapsedMs = performance.now() - startedAt;

@@ -12,9 +12,8 @@
  * an extra marker (harmless), never a record that no marker points to.
  */
 import { opendir, readdir, rmdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming } from './_file-lock.js';
-import { codeOf, isKey, parseBucket, readRecord, syncDirectory, type FileLayout } from './_file-layout.js';
+import { codeOf, isKey, parseBucket, readRecord, type FileLayout } from './_file-layout.js';
 import { isSweepable } from './_lease-record.js';
 import type { SweepBatchOptions, SweepBatchResult } from './types.js';
 
@@ -23,7 +22,6 @@ export interface SweepContext {
   readonly layout: FileLayout;
   readonly timing: DirLockTiming;
   readonly bucketMs: number;
-  readonly fsync: boolean;
 }
 
 /** Markers visited at once within a batch: enough to keep the disk busy, few enough to leave the thread pool to requests. */
@@ -110,13 +108,17 @@ export class ExpirySweeper {
 
   /** Decide one marker under the record's lock. */
   async #visit(bucket: number, key: string, graceMs: number): Promise<Outcome> {
-    const { layout, timing, bucketMs, fsync } = this.#context;
+    const { layout, timing, bucketMs } = this.#context;
     const marker = layout.markerPath(bucket, key);
-    // Never queue behind a request: a locked record is in use, so it is not due anyway.
-    const seen = await readRecord(layout.recordPath(key));
-    if (seen !== undefined && bucketOf(seen.expiresAt, bucketMs) === bucket && !isSweepable(seen, graceMs, timing.now())) {
-      return 'kept';
+    // The newest bucket may hold records not yet due: a lock-free look skips them without
+    // taking their lock. Older buckets hold only due records, so the look would be wasted.
+    if ((bucket + 1) * bucketMs + graceMs > timing.now()) {
+      const seen = await readRecord(layout.recordPath(key));
+      if (seen !== undefined && bucketOf(seen.expiresAt, bucketMs) === bucket && !isSweepable(seen, graceMs, timing.now())) {
+        return 'kept';
+      }
     }
+    // Never queue behind a request: a locked record is in use, so it is not due anyway.
     const lock = await acquireDirLock(layout.lockPath(key), timing, false);
     if (lock === undefined) return 'kept';
     try {
@@ -124,10 +126,9 @@ export class ExpirySweeper {
       if (entry !== undefined && bucketOf(entry.expiresAt, bucketMs) === bucket) {
         if (!isSweepable(entry, graceMs, timing.now())) return 'kept';
         await assertHeld(lock, timing);
-        const recordPath = layout.recordPath(key);
-        await unlinkIfPresent(recordPath);
-        // A removed session must stay removed after a power cut (a logout undone is a security bug).
-        if (fsync) await syncDirectory(dirname(recordPath));
+        // No fsync here, unlike a destroy: a swept record that a power cut brings back is
+        // still expired, so it is never served and the next sweep removes it again.
+        await unlinkIfPresent(layout.recordPath(key));
         await unlinkIfPresent(marker);
         return 'deleted';
       }

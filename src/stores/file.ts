@@ -76,7 +76,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     now: options.now ?? Date.now,
   };
   const now = timing.now;
-  const sweeper = new ExpirySweeper({ layout, timing, bucketMs, fsync });
+  const sweeper = new ExpirySweeper({ layout, timing, bucketMs });
 
   /** Run `step` on the record of `key` under its lock; `step` answers the result and the next value. */
   async function locked<R>(

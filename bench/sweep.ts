@@ -1,0 +1,255 @@
+// `node --import tsx bench/sweep.ts [--quick]`: scenario 4, sweeping under live load.
+//
+// For SQLite (1,000,000 sessions) and the file store (100,000 sessions), 90 % of them
+// expired: pre-fill fast (one transaction; parallel file writes), serve a steady load
+// over node:http with sessionlock from a separate client process, measure a baseline,
+// then run one sweep of the whole backlog in the server process, and report the sweep's
+// time, the event loop's longest stall during it (perf_hooks.monitorEventLoopDelay), and
+// the p99 of the requests that overlapped it against the baseline p99. Writes
+// bench/results/sweep.json (read by `npm run bench`) and bench/results/sweep.md (a
+// section for bench/RESULTS.md). `--quick` uses a tenth of the sessions.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg, cpus } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { createSessionManager, type SessionStore, type SweepResult } from '../src/index.js';
+import { bucketOf } from '../src/stores/_file-expiry.js';
+import { createLayout, encodeRecord } from '../src/stores/_file-layout.js';
+import { createFileStore } from '../src/stores/file.js';
+import { createSqliteStore } from '../src/stores/sqlite.js';
+import { BENCH_DIR, WORK_DIR } from './_processes.js';
+import type { WindowStats } from './_sweep-client.js';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = args.quick === true;
+const plan = {
+  sqliteSessions: quick ? 100_000 : 1_000_000,
+  fileSessions: quick ? 10_000 : 100_000,
+  expiredShare: 0.9,
+  connections: 8,
+  warmupMs: 1000,
+  baselineMs: quick ? 3000 : 5000,
+};
+const TARGETS = { maxStallMs: 20, p99Ratio: 2 };
+const GRACE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+const secret = 'bench-sweep-secret';
+const work = join(WORK_DIR, 'sweep');
+const resultsDir = join(BENCH_DIR, 'results');
+const clock = (): number => performance.timeOrigin + performance.now();
+const log = (line: string): void => {
+  process.stderr.write(`[sweep] ${line}\n`);
+};
+
+// The whole script must stay within about five minutes, whatever the machine.
+const deadline = setTimeout(() => {
+  log('over the 6-minute limit, giving up');
+  process.exit(1);
+}, 360_000);
+
+/** An expiry: 90 % between one minute (the grace period) and one hour ago, the rest within the next hour. */
+function expiryAt(now: number, index: number, count: number): number {
+  const expired = index < count * plan.expiredShare;
+  return expired ? now - GRACE_MS - 1000 - Math.floor(Math.random() * HOUR_MS) : now + HOUR_MS + Math.floor(Math.random() * HOUR_MS);
+}
+
+function prefillSqlite(path: string, count: number): void {
+  // The store creates the schema; the rows go in through one transaction of plain INSERTs.
+  createSqliteStore({ path }).close().catch((error: unknown) => log(String(error)));
+  const db = new Database(path);
+  const insert = db.prepare(
+    'INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until) VALUES (?, ?, ?, ?, 1, NULL, 0)',
+  );
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < count; i += 1) insert.run(randomBytes(32).toString('hex'), '{"hits":1}', now - 2 * HOUR_MS, expiryAt(now, i, count));
+  })();
+  db.close();
+}
+
+async function prefillFiles(dir: string, count: number): Promise<void> {
+  const layout = createLayout(dir);
+  const bucketMs = 60_000;
+  const made = new Map<string, Promise<unknown>>();
+  const ensure = async (folder: string): Promise<void> => {
+    let making = made.get(folder);
+    if (making === undefined) {
+      making = mkdir(folder, { recursive: true });
+      made.set(folder, making);
+    }
+    await making;
+  };
+  const now = Date.now();
+  let next = 0;
+  // The store's own on-disk format and paths, written in parallel without fsync: a pre-fill, not a benchmark of writes.
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const key = randomBytes(32).toString('hex');
+      const expiresAt = expiryAt(now, i, count);
+      const record = layout.recordPath(key);
+      const bucket = bucketOf(expiresAt, bucketMs);
+      await ensure(layout.bucketDir(bucket));
+      await writeFile(layout.markerPath(bucket, key), '');
+      await ensure(join(record, '..'));
+      await writeFile(record, encodeRecord({ data: '{"hits":1}', createdAt: now - 2 * HOUR_MS, expiresAt, version: 1, leaseToken: null, leaseUntil: 0 }));
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+  });
+}
+
+/** One store: serve, measure a baseline, sweep, measure again. */
+async function measure(name: string, store: SessionStore, sessions: number, prefillS: number): Promise<Record<string, unknown>> {
+  const manager = createSessionManager({ store, secret, sweep: { background: false } });
+  let serverErrors = 0;
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const session = await manager.open(req.headers.cookie);
+        session.data.hits = (typeof session.data.hits === 'number' ? session.data.hits : 0) + 1;
+        const setCookie = await manager.commit(session);
+        if (setCookie !== undefined) res.setHeader('set-cookie', setCookie);
+        res.end('ok');
+      } catch (error) {
+        serverErrors += 1;
+        if (serverErrors === 1) log(`${name}: request failed: ${String(error)}`);
+        res.statusCode = 500;
+        res.end();
+      }
+    })();
+  });
+  const url = await listen(server);
+  const client = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, '_sweep-client.ts')], {
+    env: { ...process.env, SWEEP_CLIENT_URL: url, SWEEP_CLIENT_CONNECTIONS: String(plan.connections), SWEEP_CLIENT_LIMIT_S: '240' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'started') throw new Error('the load client did not start');
+  await sleep(plan.warmupMs);
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const baselineFrom = clock();
+  await sleep(plan.baselineMs);
+  const loadOnlyMaxMs = loop.max / 1e6;
+  loop.reset();
+  log(`${name}: sweeping ${Math.round(sessions * plan.expiredShare).toLocaleString('en-US')} expired of ${sessions.toLocaleString('en-US')} under load`);
+  let batchesSeen = 0;
+  manager.on('sweepProgress', () => (batchesSeen += 1));
+  const sweepStart = clock();
+  const result: SweepResult = await manager.sweep({ graceMs: GRACE_MS, budgetMs: 240_000 });
+  const sweepEnd = clock();
+  const maxStallMs = loop.max / 1e6;
+  const p99LoopMs = loop.percentile(99) / 1e6;
+  loop.disable();
+  client.stdin.write(`stop ${baselineFrom} ${sweepStart} ${sweepEnd}\n`);
+  const { baseline, during } = JSON.parse((await lines.next()).value as string) as { baseline: WindowStats; during: WindowStats };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await manager.close();
+  const durationMs = sweepEnd - sweepStart;
+  const ratio = during.p99Ms / baseline.p99Ms;
+  log(`${name}: removed ${result.deleted} in ${Math.round(durationMs)} ms, stall max ${maxStallMs.toFixed(1)} ms, p99 ${baseline.p99Ms.toFixed(1)} -> ${during.p99Ms.toFixed(1)} ms`);
+  // Field order matters to the report (bench/_sweep-figures.ts finds fields by name, first match).
+  return {
+    store: name,
+    sessions,
+    expired: Math.round(sessions * plan.expiredShare),
+    prefillS: Number(prefillS.toFixed(1)),
+    eventLoop: { maxStallMs: round(maxStallMs), p99DelayUnderSweepMs: round(p99LoopMs), maxDelayLoadOnlyMs: round(loadOnlyMaxMs) },
+    baseline: roundStats(baseline),
+    during: roundStats(during),
+    p99RatioDuringToBaseline: round(ratio),
+    cleanup: {
+      durationMs: Math.round(durationMs),
+      removed: result.deleted,
+      batches: result.batches,
+      progressEvents: batchesSeen,
+      removedPerS: Math.round(result.deleted / (durationMs / 1000)),
+      incomplete: result.incomplete,
+    },
+    serverErrors,
+    met: { stall: maxStallMs <= TARGETS.maxStallMs, p99: ratio <= TARGETS.p99Ratio },
+  };
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(2));
+}
+
+function roundStats(stats: WindowStats): WindowStats {
+  return { requests: stats.requests, errors: stats.errors, p50Ms: round(stats.p50Ms), p99Ms: round(stats.p99Ms), maxMs: round(stats.maxMs) };
+}
+
+function markdown(runs: Record<string, unknown>[]): string {
+  const rows = runs.map((run) => {
+    const loop = run.eventLoop as { maxStallMs: number };
+    const cleanup = run.cleanup as { durationMs: number; removed: number; removedPerS: number };
+    const baseline = run.baseline as WindowStats;
+    const during = run.during as WindowStats;
+    const met = run.met as { stall: boolean; p99: boolean };
+    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
+  });
+  return [
+    '## Sweeping under load (bench/sweep.ts)',
+    '',
+    `One sweep of the whole backlog (90 % of the sessions expired, grace 60 s, batches of 500, yielding between batches) in the server process, while ${plan.connections} keep-alive clients in another process send requests back to back. Targets: event-loop stall ≤ ${TARGETS.maxStallMs} ms; p99 of requests overlapping the sweep ≤ ${TARGETS.p99Ratio}× the p99 before it.`,
+    '',
+    '| store | sessions | removed | sweep time | event-loop max stall | p99 before | p99 during |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Machine: ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at the end of the run${quick ? ' (quick run: a tenth of the sessions)' : ''}.`,
+    '',
+  ].join('\n');
+}
+
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+mkdirSync(resultsDir, { recursive: true });
+const loadAtStart = loadavg()[0] ?? Number.NaN;
+const runs: Record<string, unknown>[] = [];
+
+{
+  const path = join(work, 'sessions.db');
+  const t = clock();
+  prefillSqlite(path, plan.sqliteSessions);
+  const prefillS = (clock() - t) / 1000;
+  log(`sqlite: ${plan.sqliteSessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
+  runs.push(await measure('sqlite', createSqliteStore({ path }), plan.sqliteSessions, prefillS));
+}
+{
+  const dir = join(work, 'files');
+  const t = clock();
+  await prefillFiles(dir, plan.fileSessions);
+  const prefillS = (clock() - t) / 1000;
+  log(`file: ${plan.fileSessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
+  runs.push(await measure('file', createFileStore({ dir }), plan.fileSessions, prefillS));
+}
+
+const results = {
+  generatedAt: new Date().toISOString(),
+  quick,
+  machine: { cores: cpus().length, loadAverageAtStart: round(loadAtStart), loadAverageAtEnd: round(loadavg()[0] ?? Number.NaN) },
+  targets: TARGETS,
+  runs,
+};
+writeFileSync(join(resultsDir, 'sweep.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(resultsDir, 'sweep.md'), markdown(runs));
+process.stdout.write(markdown(runs));
+rmSync(work, { recursive: true, force: true });
+clearTimeout(deadline);
