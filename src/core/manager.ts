@@ -281,7 +281,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     }
     const changed = text !== state.loadedText;
     const expiresAt = this.#expiryFor(record.createdAt, Date.now());
-    const touchDue = changed || state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
+    const touchDue = this.#touchDue(state, record, expiresAt);
     const handOff = this.#locks.shouldHandOff(key, (await this.#store).capabilities.crossProcess);
     const op = {
       kind: 'save',
@@ -327,13 +327,23 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     }
     const changed = state.mode !== 'readonly' && text !== state.loadedText;
     const expiresAt = this.#expiryFor(record.createdAt, Date.now());
-    const touchDue = changed || state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
-    if (!touchDue) return undefined;
+    const touchDue = this.#touchDue(state, record, expiresAt);
+    if (!changed && !touchDue) return undefined;
     const result = changed
-      ? await this.#storeWrite(key, guard, { kind: 'save', data: text, expiresAt })
+      ? await this.#storeWrite(key, guard, { kind: 'save', data: text, expiresAt: touchDue ? expiresAt : undefined })
       : await this.#storeWrite(key, { kind: 'exists' }, { kind: 'save', data: undefined, expiresAt });
     this.#check(result, changed ? 'save' : 'touch');
-    return this.#persistentCookie(state, expiresAt);
+    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
+  }
+
+  /**
+   * Whether to write a new expiry. Also when the data changed, it is written only once it
+   * gains `touchAfter`: an unchanged indexed column lets PostgreSQL update in place (HOT)
+   * and spares the SQL stores an index write per request; idle expiry drifts by at most
+   * `touchAfter`.
+   */
+  #touchDue(state: SessionState, record: StoredRecord, expiresAt: number): boolean {
+    return state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
   }
 
   async #commitNew(state: SessionState, text: string | undefined): Promise<string | undefined> {

@@ -100,8 +100,9 @@ export interface SessionManagerOptions {
   /** Seconds after creation after which a session expires, however active. @default 43200 */
   absoluteTimeout?: number;
   /**
-   * An unchanged session's expiry is rewritten only when this many seconds would be
-   * gained, so a burst of reads does not write on every request. @default 60
+   * A session's expiry is rewritten only when this many seconds would be gained, so a
+   * burst of requests does not rewrite the indexed expiry every time; idle expiry may
+   * come up to this much early. @default 60
    */
   touchAfter?: number;
   /** Lock options. */
