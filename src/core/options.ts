@@ -102,7 +102,8 @@ export interface SessionManagerOptions {
   /**
    * A session's expiry is rewritten only when this many seconds would be gained, so a
    * burst of requests does not rewrite the indexed expiry every time; idle expiry may
-   * come up to this much early. @default 60
+   * come up to this much early. Must be shorter than `idleTimeout`.
+   * @default 60, or a tenth of `idleTimeout` when that is shorter
    */
   touchAfter?: number;
   /** Lock options. */
@@ -190,6 +191,14 @@ function resolveSweep(sweep: SweeperOptions | false | undefined): Required<Sweep
   };
 }
 
+function resolveTouchAfterMs(touchAfter: number | undefined, idleMs: number): number {
+  // A session touched less often than it idles out would expire while in use.
+  if (touchAfter === undefined) return Math.min(60_000, idleMs / 10);
+  const touchAfterMs = positive('touchAfter', touchAfter, 60) * 1000;
+  if (touchAfterMs >= idleMs) throw new ConfigError('touchAfter must be shorter than idleTimeout');
+  return touchAfterMs;
+}
+
 /** Applies defaults and rejects bad options with `ConfigError`. */
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
   const lock = options.lock ?? {};
@@ -210,7 +219,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     secrets: resolveSecrets(options.secret),
     idleMs,
     absoluteMs,
-    touchAfterMs: positive('touchAfter', options.touchAfter, 60) * 1000,
+    touchAfterMs: resolveTouchAfterMs(options.touchAfter, idleMs),
     lock: {
       mode,
       waitMs: positive('lock.waitMs', lock.waitMs, 10_000),
