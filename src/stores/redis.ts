@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { native } from './_native/redis.js';
+import { connectRedis } from './_redis-connection.js';
 import { ReleaseWaiters } from './_redis-waiters.js';
 import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
 
@@ -103,49 +104,6 @@ function opArgs(op: WriteOp): [string, string, string, string, string, string] {
 }
 
 /**
- * Parse a store URL into ioredis connection settings. Several comma-separated seeds (or
- * `?cluster=true`) mean a Redis Cluster.
- */
-export function parseRedisUrl(url: string): { cluster: false; url: string } | { cluster: true; nodes: { host: string; port: number }[]; options: RedisOptions } {
-  const match = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)(\/[^?#]*)?(\?[^#]*)?$/i.exec(url);
-  if (match === null) throw new ConfigError('the redis store URL is not of the form redis://[user:password@]host:port[,host:port…][/db][?cluster=true]');
-  const [, scheme = 'redis', auth, hosts = '', path = '', query = ''] = match;
-  const seeds = hosts.split(',');
-  const params = new URLSearchParams(query);
-  if (seeds.length === 1 && params.get('cluster') !== 'true') return { cluster: false, url };
-  const nodes = seeds.map((seed) => {
-    const parsed = new URL(`redis://${seed}`);
-    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
-  });
-  if (path !== '' && path !== '/' && path !== '/0') throw new ConfigError('a Redis Cluster has only database 0');
-  const options: RedisOptions = {};
-  if (auth !== undefined) {
-    const [user, password] = auth.split(':');
-    if (password === undefined) options.password = decodeURIComponent(user ?? '');
-    else {
-      if (user !== undefined && user !== '') options.username = decodeURIComponent(user);
-      options.password = decodeURIComponent(password);
-    }
-  }
-  if (scheme.toLowerCase() === 'rediss') options.tls = {};
-  return { cluster: true, nodes, options };
-}
-
-function connect(url: string, commandTimeoutMs: number): Redis | Cluster {
-  const parsed = parseRedisUrl(url);
-  // A request must get an error, not hang, while the server is down: commands time out,
-  // and queued ones fail after one reconnection attempt. Reconnecting goes on forever,
-  // so the store recovers by itself when the server is back.
-  const redisOptions: RedisOptions = { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 1 };
-  if (!parsed.cluster) return new Redis(parsed.url, redisOptions);
-  const clusterOptions: ClusterOptions = {
-    redisOptions: { ...parsed.options, ...redisOptions },
-    ...(parsed.options.tls === undefined ? {} : { dnsLookup: (address, callback) => callback(null, address) }),
-  };
-  return new Cluster(parsed.nodes, clusterOptions);
-}
-
-/**
  * Sessions in Redis or a Redis Cluster: one hash per session holding data, version,
  * expiry and lease, changed only by Lua scripts that read Redis's own clock (`TIME`).
  * Each operation is one `EVALSHA` round trip on one key, so it runs unchanged on a
@@ -166,21 +124,12 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const prefix = options.prefix ?? 'sessionlock:';
   const slackMs = options.expirySlackMs ?? 60_000;
   if (!(slackMs >= 0)) throw new ConfigError('expirySlackMs must be zero or more');
-  const client = options.client ?? connect(options.url as string, options.commandTimeoutMs ?? 2_000);
-  const ownsClient = options.client === undefined;
   const onBackgroundError = options.onBackgroundError ?? ((error: unknown) => process.emitWarning(error instanceof Error ? error : String(error)));
-  if (ownsClient) {
-    // Every failed command rejects its caller; the connection's own error events (one per
-    // reconnection attempt) are reported once per outage, not once per attempt.
-    let reported = false;
-    client.on('error', (error: unknown) => {
-      if (!reported) onBackgroundError(error);
-      reported = true;
-    });
-    client.on('ready', () => {
-      reported = false;
-    });
-  }
+  const ownsClient = options.client === undefined;
+  const connection = ownsClient
+    ? connectRedis(options.url as string, options.commandTimeoutMs ?? 2_000, onBackgroundError)
+    : { client: options.client as Redis | Cluster, ready: () => undefined };
+  const client = connection.client;
   const sharded = client.isCluster;
   // The hash tag puts a record and its channel in one slot: each script touches one key,
   // and on a Cluster the script may SPUBLISH to the channel from the record's shard.
@@ -189,6 +138,8 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const publish = sharded ? 'SPUBLISH' : 'PUBLISH';
 
   const run = async (which: Script, key: string, args: readonly (string | number)[]): Promise<unknown> => {
+    const connecting = connection.ready();
+    if (connecting !== undefined) await connecting;
     try {
       return await client.evalsha(which.sha, 1, key, ...args);
     } catch (error) {
