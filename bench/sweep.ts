@@ -43,7 +43,8 @@ const TARGETS = { maxStallMs: 20, p99Ratio: 2 };
 const GRACE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const secret = 'bench-sweep-secret';
-const work = join(WORK_DIR, 'sweep');
+// Per process: the harness may run this script while someone runs it by hand.
+const work = join(WORK_DIR, `sweep-${process.pid}`);
 const resultsDir = join(BENCH_DIR, 'results');
 const clock = (): number => performance.timeOrigin + performance.now();
 const log = (line: string): void => {
