@@ -422,6 +422,28 @@ describe('sessionlock/express: locking', () => {
     }
   });
 
+  it('with a sessionlock store, locks across managers (as across processes) sharing it', async () => {
+    const store = createMemoryStore();
+    // Two middlewares, two managers, two in-process queues: only the store's lease orders them.
+    const a = await serve(ours({ store }), counter);
+    const b = await serve(ours({ store }), counter);
+    try {
+      const cookie = cookieOf(await get(a, '/views'));
+      let started = 0;
+      const worker = async (index: number): Promise<void> => {
+        while (started < 200) {
+          started += 1;
+          await body(index % 2 === 0 ? a : b, '/views', cookie);
+        }
+      };
+      await Promise.all(Array.from({ length: 20 }, (_, index) => worker(index)));
+      assert.equal(await body(a, '/views', cookie), '202');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('with a sessionlock store, keys records on a hash of the id, not the id', async () => {
     const store = createMemoryStore();
     const app = await serve(ours({ store, genid: () => 'visible-id' }), counter);
