@@ -163,6 +163,16 @@ export class ExpressRequestSession implements SessionController {
 
   /** Save as express-session would at the end of the response; answers the `Set-Cookie` to send, if any. */
   async commit(): Promise<string | undefined> {
+    try {
+      return await this.#save();
+    } catch (error) {
+      // Whatever failed (a value JSON cannot hold, a read-only breach, the store), the lock goes back.
+      await this.#manager.abort(this.#session);
+      throw error;
+    }
+  }
+
+  async #save(): Promise<string | undefined> {
     const { name, secrets } = this.#policy;
     if (this.#destroyed) {
       await this.#manager.commit(this.#session);

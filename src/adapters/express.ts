@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSessionManager, type SessionManager } from '../core/manager.js';
 import type { LockOptions, SessionManagerOptions } from '../core/options.js';
 import { isSessionError } from '../errors.js';
@@ -62,7 +62,7 @@ export interface ExpressSessionOptions {
 }
 
 /** Express-style middleware. */
-export type SessionMiddleware = ((req: ExpressRequest, res: ServerResponse, next: (error?: unknown) => void) => void) & {
+export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void) & {
   /** The manager behind the middleware (for `sweep()`, `close()` and events). */
   readonly manager: SessionManager;
 };
@@ -148,8 +148,14 @@ export function sessions(options: ExpressSessionOptions = {}): SessionMiddleware
     given.on('connect', () => (storeReady = true));
   }
   let sessionStore: object | undefined = native ? undefined : given;
+  if (process.env.NODE_ENV === 'production' && given instanceof MemoryStore) {
+    // The same warning as express-session: the default store is for development only.
+    console.warn('Warning: the default MemoryStore is not designed for a production environment:\nit leaks memory and holds sessions in one process only. Pass a store.');
+  }
 
-  const middleware = function session(req: ExpressRequest, res: ServerResponse, next: (error?: unknown) => void): void {
+  const middleware = function session(message: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
+    // Typed loosely above so `app.use(session())` type-checks against Express's own Request.
+    const req = message as ExpressRequest;
     if (req.session || !storeReady) {
       next();
       return;

@@ -49,7 +49,7 @@ async function serve(
 }
 
 function ours(options: ExpressSessionOptions): RequestHandler {
-  return session({ secret, resave: false, saveUninitialized: false, sweep: false, ...options }) as unknown as RequestHandler;
+  return session({ secret, resave: false, saveUninitialized: false, sweep: false, ...options });
 }
 
 const counter = (app: express.Express): void => {
@@ -160,7 +160,7 @@ describe('sessionlock/express: options and defaults', () => {
   });
 
   it('defaults to connect.sid, Path=/, HttpOnly, a browser-session cookie, resave and saveUninitialized true', async () => {
-    const app = await serve(session({ secret, sweep: false }) as unknown as RequestHandler, (a) =>
+    const app = await serve(session({ secret, sweep: false }), (a) =>
       a.get('/', (_req, res) => {
         res.send('ok');
       }),
@@ -379,7 +379,7 @@ describe('sessionlock/express: the req.session API', () => {
     let entered!: () => void;
     const inside = new Promise<void>((resolve) => (entered = resolve));
     const app = express();
-    app.use(ours({ lock: { waitMs: 100 } }) as unknown as RequestHandler);
+    app.use(ours({ lock: { waitMs: 100 } }));
     counter(app);
     app.get('/hold', async (req, res) => {
       (req as SessionReq).session.held = true;

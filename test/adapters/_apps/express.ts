@@ -36,7 +36,7 @@ export function startExpress(express: ExpressFactory): StartApp {
       lock: { waitMs, mode: (req) => scenarioMode(new URL(req.url ?? '/', 'http://x').pathname) },
       sweep: false,
     });
-    app.use(middleware as unknown as (req: Request, res: Response, next: NextFunction) => void);
+    app.use(middleware);
     app.get('/hit', (req, res) => {
       const s = fieldsOf(req);
       s.hits = (s.hits ?? 0) + 1;
