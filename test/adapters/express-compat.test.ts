@@ -82,6 +82,23 @@ describe('sessionlock/express: exports', () => {
     assert.ok(new MemoryStore() instanceof Store);
   });
 
+  it('stores and serializes the cookie exactly as express-session does', () => {
+    const cases = [
+      {},
+      { maxAge: 60_000, secure: true, sameSite: 'strict' as const, domain: 'example.test', path: '/app' },
+      { httpOnly: false, partitioned: true, priority: 'high' as const, sameSite: true },
+    ];
+    for (const options of cases) {
+      const mine = new Cookie(options);
+      const theirs = new expressSession.Cookie(options as never);
+      // The same instant for both expiries, then the same stored JSON and Set-Cookie.
+      if (theirs.expires instanceof Date) mine.expires = new Date(theirs.expires.valueOf());
+      mine.originalMaxAge = theirs.originalMaxAge;
+      assert.equal(JSON.stringify(mine), JSON.stringify(theirs));
+      assert.equal(mine.serialize('connect.sid', 'v'), theirs.serialize('connect.sid', 'v'));
+    }
+  });
+
   it('lets function-style stores inherit with Store.call(this) and util.inherits', async () => {
     interface Legacy {
       data: Map<string, string>;
