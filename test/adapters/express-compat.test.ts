@@ -90,7 +90,9 @@ describe('sessionlock/express: exports', () => {
     ];
     for (const options of cases) {
       const mine = new Cookie(options);
-      const theirs = new expressSession.Cookie(options as never);
+      // @types/express-session types Cookie without its constructor argument and serialize().
+      const ExpressCookie = expressSession.Cookie as unknown as new (o: object) => InstanceType<typeof Cookie>;
+      const theirs = new ExpressCookie(options);
       // The same instant for both expiries, then the same stored JSON and Set-Cookie.
       if (theirs.expires instanceof Date) mine.expires = new Date(theirs.expires.valueOf());
       mine.originalMaxAge = theirs.originalMaxAge;
