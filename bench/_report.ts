@@ -1,10 +1,11 @@
 // bench/RESULTS.md and the charts in bench/charts/, from one run's results.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { renderChart, type Bar } from './_charts.js';
 import { CONTENDERS } from './_contenders.js';
 import type { ContenderResults } from './_http-scenarios.js';
 import type { ThroughputResult } from './_load-child.js';
+import { BENCH_DIR } from './_processes.js';
 import type { BenchResults } from './_results.js';
 import { formatNumber, formatSpread, quantile, spread } from './_stats.js';
 import { sweepFigures } from './_sweep-figures.js';
@@ -18,6 +19,12 @@ function groupOf(id: string): Bar['group'] {
 }
 
 let chartDir = '';
+let reportDir = '';
+
+/** A link from the report to a file bench/sweep.ts wrote. */
+function sweepLink(file: string): string {
+  return relative(reportDir, join(BENCH_DIR, 'results', file));
+}
 
 function chart(file: string, title: string, unit: string, bars: Bar[]): string {
   writeFileSync(join(chartDir, file), renderChart({ title, unit, bars }));
@@ -77,24 +84,25 @@ function sweepSection(results: BenchResults): string[] {
     chart('scenario-4-sweep.svg', 'Scenario 4: sweeping under load', 'ms', [{ label: 'sweep', value: undefined, group: 'other', note: `not available: ${figures.unavailable}` }]);
     return [`Not available: ${figures.unavailable}.`];
   }
-  const lines = ['| Run | max event-loop stall ms | p99 baseline ms | p99 during ms | max baseline ms | max during ms |', '|---|---:|---:|---:|---:|---:|'];
+  const lines = [
+    '| Store | sessions | removed | sweep s | max event-loop stall ms | p99 baseline ms | p99 during ms | max baseline ms | max during ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   const bars: Bar[] = [];
-  const cell = (value: number | undefined): string => (value === undefined ? '–' : formatNumber(value));
+  const cell = (value: number | undefined, digits = 1): string => (value === undefined ? '–' : formatNumber(value, digits));
   for (const row of figures.rows) {
-    lines.push(`| ${row.label} | ${cell(row.maxStallMs)} | ${cell(row.p99BaselineMs)} | ${cell(row.p99DuringMs)} | ${cell(row.maxBaselineMs)} | ${cell(row.maxDuringMs)} |`);
-    bars.push({ label: `${row.label}: p99 baseline`, value: row.p99BaselineMs, group: 'ceiling', note: row.p99BaselineMs === undefined ? 'not reported' : undefined });
-    bars.push({ label: `${row.label}: p99 during sweep`, value: row.p99DuringMs, group: 'sessionlock', note: row.p99DuringMs === undefined ? 'not reported' : undefined });
-    bars.push({ label: `${row.label}: max event-loop stall`, value: row.maxStallMs, group: 'other', note: row.maxStallMs === undefined ? 'not reported' : undefined });
+    lines.push(
+      `| ${row.label} | ${cell(row.sessions)} | ${cell(row.removed)} | ${cell(row.sweepMs === undefined ? undefined : row.sweepMs / 1000)} | ${cell(row.maxStallMs)} | ${cell(row.p99BaselineMs)} | ${cell(row.p99DuringMs)} | ${cell(row.maxBaselineMs)} | ${cell(row.maxDuringMs)} |`,
+    );
+    const bar = (label: string, value: number | undefined, group: Bar['group']): Bar => ({ label: `${row.label}: ${label}`, value, group, note: value === undefined ? 'not reported' : undefined });
+    bars.push(bar('p99 baseline', row.p99BaselineMs, 'ceiling'), bar('p99 during sweep', row.p99DuringMs, 'sessionlock'), bar('max event-loop stall', row.maxStallMs, 'other'));
   }
-  const raw = figures.rows.map((row) => `- ${row.label}: ${Object.entries(row.fields).map(([key, value]) => `${key} = ${typeof value === 'number' ? formatNumber(value, 2) : value}`).join(', ')}`);
   return [
     ...lines,
     '',
     chart('scenario-4-sweep.svg', 'Scenario 4: sweeping under load (lower is better)', 'ms', bars),
     '',
-    `All fields of bench/results/sweep.json (written by bench/sweep.ts, ${formatNumber(results.sweep.durationS ?? Number.NaN)} s):`,
-    '',
-    ...raw,
+    `Measured by bench/sweep.ts (${formatNumber(results.sweep.durationS ?? Number.NaN)} s; its method and raw figures: [sweep.md](${sweepLink('sweep.md')}), [sweep.json](${sweepLink('sweep.json')})).`,
   ];
 }
 
@@ -137,6 +145,7 @@ function environmentSection(results: BenchResults): string[] {
   const env = results.environment;
   return [
     `- Machine: ${env.cpuModel}, ${env.cores} cores, ${formatNumber(env.memoryGiB)} GiB memory, ${env.os}`,
+    `- Load average (1 min) at the start and end of the run: ${formatNumber(results.loadAverage.start)} and ${formatNumber(results.loadAverage.end)} on ${env.cores} cores${results.loadAverage.start > env.cores / 2 || results.loadAverage.end > env.cores / 2 ? ' (other work was running: absolute figures are noisy, compare ratios from the interleaved repetitions)' : ''}`,
     `- Node.js ${env.node}`,
     `- Servers: ${Object.entries(env.servers).map(([name, version]) => `${name}: ${version}`).join('; ')}`,
     `- Packages: ${Object.entries(env.packages).map(([name, version]) => `${name} ${version}`).join(', ')}`,
@@ -146,6 +155,7 @@ function environmentSection(results: BenchResults): string[] {
 
 /** Write `<outDir>/RESULTS.md` and `<outDir>/charts/*.svg`; returns the report's path. */
 export function writeReport(results: BenchResults, outDir: string): string {
+  reportDir = outDir;
   chartDir = join(outDir, 'charts');
   mkdirSync(chartDir, { recursive: true });
   const { plan } = results;
@@ -154,7 +164,7 @@ export function writeReport(results: BenchResults, outDir: string): string {
   const markdown = [
     '# Benchmark results',
     '',
-    `Written by \`npm run bench${results.mode === 'quick' ? ' -- --quick' : ''}\` (${results.mode} run) on ${results.startedAt}, in ${Math.round(results.durationS)} s. ` +
+    `Written by \`npm run bench${results.mode === 'full' ? '' : ` -- --${results.mode}`}\` (${results.mode} run) on ${results.startedAt}, in ${Math.round(results.durationS)} s. ` +
       `Every number comes from this one run on this one machine; the targets are ratios between contenders of the same run.`,
     '',
     '## Machine and versions',

@@ -16,7 +16,7 @@ export interface MemoryOutcome {
 /** Everything one run measured. */
 export interface BenchResults {
   readonly startedAt: string;
-  readonly mode: 'full' | 'quick';
+  readonly mode: 'full' | 'quick' | 'smoke';
   readonly plan: HttpPlan & { readonly wakeupRounds: number; readonly memorySessions: number };
   readonly environment: Environment;
   readonly http: ContenderResults[];
@@ -25,5 +25,7 @@ export interface BenchResults {
   readonly memory: MemoryOutcome[];
   /** Services that could not be started, with the reason. */
   readonly serviceErrors: Record<string, string>;
+  /** The 1-minute load average when the run started and ended (other work on the machine skews results). */
+  readonly loadAverage: { readonly start: number; readonly end: number };
   durationS: number;
 }

@@ -15,23 +15,45 @@ export interface SweepOutcome {
 /** The results file bench/sweep.ts writes. */
 export const SWEEP_RESULTS = join(BENCH_DIR, 'results', 'sweep.json');
 
+/** Seconds a finished sweep script may linger after writing its results. */
+const LINGER_S = 10;
+/** The longest the sweep script may take at all. */
+const LIMIT_MS = 10 * 60_000;
+
 /** Run bench/sweep.ts (with `--quick` in a quick run) and read its results. */
 export async function runSweep(quick: boolean): Promise<SweepOutcome> {
   const script = join(BENCH_DIR, 'sweep.ts');
   if (!existsSync(script)) return { unavailable: 'bench/sweep.ts is not there yet' };
   const startedAt = Date.now();
   process.stderr.write('scenario 4: bench/sweep.ts\n');
+  const written = (): boolean => existsSync(SWEEP_RESULTS) && statSync(SWEEP_RESULTS).mtimeMs >= startedAt;
   const code = await new Promise<number | string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...(quick ? ['--quick'] : [])], {
-      // Its progress goes to our stderr; stdout is ignored (it writes the JSON file).
+      // Its progress and summary go to our stderr; its results come from the JSON file.
       stdio: ['ignore', process.stderr, 'inherit'],
     });
+    let writtenFor = 0;
+    // Once its results are written, a script that lingers (a handle left open) is ended
+    // after a grace period, so one stuck helper cannot hold up the whole run.
+    const watch = setInterval(() => {
+      if (!written()) return;
+      writtenFor++;
+      if (writtenFor === LINGER_S) {
+        process.stderr.write(`scenario 4: bench/sweep.ts wrote its results but did not exit within ${LINGER_S} s; ending it\n`);
+        child.kill('SIGTERM');
+      }
+    }, 1000);
+    const limit = setTimeout(() => child.kill('SIGKILL'), LIMIT_MS);
     child.once('error', reject);
-    child.once('exit', (exitCode, signal) => resolve(signal ?? exitCode ?? 0));
+    child.once('exit', (exitCode, signal) => {
+      clearInterval(watch);
+      clearTimeout(limit);
+      resolve(writtenFor >= LINGER_S ? 0 : (signal ?? exitCode ?? 0));
+    });
   });
   const durationS = (Date.now() - startedAt) / 1000;
   if (code !== 0) return { unavailable: `bench/sweep.ts failed (${code})`, durationS };
-  if (!existsSync(SWEEP_RESULTS) || statSync(SWEEP_RESULTS).mtimeMs < startedAt) {
+  if (!written()) {
     return { unavailable: 'bench/sweep.ts wrote no bench/results/sweep.json', durationS };
   }
   return { data: JSON.parse(readFileSync(SWEEP_RESULTS, 'utf8')) as unknown, durationS };

@@ -3,7 +3,9 @@
 // Runs every scenario against every contender and writes RESULTS.md plus one SVG chart
 // per scenario: a full run into bench/ (committed), a quick smoke run into
 // bench/.work/quick/ so it never overwrites the committed results.
+// `--smoke` (tiny sizes) and `--without-services` exist for the harness's own test.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVICE_ENV, SERVICE_NAMES, startServices, type ServiceName } from '../test/services/index.js';
@@ -25,25 +27,39 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     scenarios: { type: 'string', default: '1,2,3,4,5,6' },
     out: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    'without-services': { type: 'boolean', default: false },
   },
 });
-const quick = args.quick === true;
+const smoke = args.smoke === true;
+const quick = args.quick === true || smoke;
 const scenarios = new Set((args.scenarios ?? '').split(',').map((part) => part.trim()));
 const only = args.only === undefined ? undefined : new RegExp(args.only, 'i');
 const outDir = resolve(args.out ?? (quick ? join(WORK_DIR, 'quick') : BENCH_DIR));
 
 // Sized so a full run stays near 20 minutes on a 2-core machine.
-const plan = {
-  repetitions: quick ? 1 : 3,
-  connections: 50,
-  warmupS: quick ? 0.5 : 1,
-  durationS: quick ? 2 : 3,
-  lostUpdates: { total: 200, inFlight: 20, maxWorkMs: 20 },
-  wakeupRounds: quick ? 15 : 60,
-  memorySessions: quick ? 20_000 : 100_000,
-};
+const plan = smoke
+  ? {
+      repetitions: 1,
+      connections: 10,
+      warmupS: 0,
+      durationS: 0.5,
+      lostUpdates: { total: 40, inFlight: 8, maxWorkMs: 5 },
+      wakeupRounds: 3,
+      memorySessions: 2_000,
+    }
+  : {
+      repetitions: quick ? 1 : 3,
+      connections: 50,
+      warmupS: quick ? 0.5 : 0.75,
+      durationS: quick ? 2 : 3,
+      lostUpdates: { total: 200, inFlight: 20, maxWorkMs: 20 },
+      wakeupRounds: quick ? 15 : 60,
+      memorySessions: quick ? 20_000 : 100_000,
+    };
 
 const startedAt = Date.now();
+const loadAtStart = loadavg()[0] ?? Number.NaN;
 const contenders = CONTENDERS.filter((spec) => only === undefined || only.test(spec.id));
 const httpWanted = ['1', '2', '3'].some((scenario) => scenarios.has(scenario));
 
@@ -53,6 +69,7 @@ const httpWanted = ['1', '2', '3'].some((scenario) => scenarios.has(scenario));
 const needed = new Set<ServiceName>();
 if (httpWanted) for (const spec of contenders) for (const service of spec.services) needed.add(service);
 if (scenarios.has('5')) for (const store of CROSS_PROCESS_STORES) if ((SERVICE_NAMES as readonly string[]).includes(store)) needed.add(store as ServiceName);
+if (args['without-services'] === true) needed.clear();
 process.stderr.write(`starting services: ${[...needed].join(', ') || 'none'}\n`);
 const services = await startServices([...needed]);
 const serviceUrls: Record<string, string> = {};
@@ -78,7 +95,7 @@ try {
 
 const results: BenchResults = {
   startedAt: new Date(startedAt).toISOString(),
-  mode: quick ? 'quick' : 'full',
+  mode: smoke ? 'smoke' : quick ? 'quick' : 'full',
   plan,
   environment: describeEnvironment(),
   http,
@@ -86,6 +103,7 @@ const results: BenchResults = {
   wakeup,
   memory,
   serviceErrors,
+  loadAverage: { start: loadAtStart, end: loadavg()[0] ?? Number.NaN },
   durationS: (Date.now() - startedAt) / 1000,
 };
 mkdirSync(join(outDir, 'results'), { recursive: true });
