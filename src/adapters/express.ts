@@ -68,7 +68,9 @@ export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, nex
 };
 
 function isSessionlockStore(store: unknown): store is SessionStore {
-  return typeof store === 'object' && store !== null && typeof (store as SessionStore).acquire === 'function';
+  if (typeof store !== 'object' || store === null) return false;
+  const candidate = store as Partial<SessionStore>;
+  return typeof candidate.acquire === 'function' && typeof candidate.capabilities === 'object';
 }
 
 function deprecated(message: string): void {
