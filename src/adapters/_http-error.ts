@@ -1,10 +1,14 @@
-import { LockTimeoutError, isSessionError } from '../errors.js';
+import { isSessionError } from '../errors.js';
 
-/** The HTTP status for an error from the session layer: 503 for lock timeouts, 409 for lost races, else 500. */
+/**
+ * The HTTP status for an error from the session layer: 503 when the session or its store
+ * is unavailable for now (a lock timeout, a store outage), 409 for lost races, else 500.
+ */
 export function statusForError(error: unknown): number {
   if (!isSessionError(error)) return 500;
   switch (error.code) {
     case 'ERR_SESSION_LOCK_TIMEOUT':
+    case 'ERR_SESSION_STORE':
       return 503;
     case 'ERR_SESSION_LOCK_LOST':
     case 'ERR_SESSION_CONFLICT':
@@ -28,14 +32,14 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   return {
     status,
     headers: { 'content-type': 'text/plain; charset=utf-8', ...retryHeaders(error) },
-    body: status === 503 ? 'The session is busy, try again.\n' : 'Session error.\n',
+    body: status === 503 ? 'The session is unavailable for a moment, try again.\n' : 'Session error.\n',
   };
 }
 
 /**
- * `Retry-After` (RFC 9110 §10.2.3) for a lock timeout: the lock is usually free again
- * within a second. Empty for any other error.
+ * `Retry-After` (RFC 9110 §10.2.3) with every 503: a lock is usually free again, and a
+ * store reconnected, within a second or so. Empty for any other error.
  */
 export function retryHeaders(error: unknown): Record<string, string> {
-  return error instanceof LockTimeoutError ? { 'retry-after': '1' } : {};
+  return statusForError(error) === 503 ? { 'retry-after': '1' } : {};
 }

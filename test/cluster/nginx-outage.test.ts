@@ -76,8 +76,9 @@ for (const target of targets) {
         const duringReplies = await during;
         const duringTally = tally(duringReplies);
         t.diagnostic(`${target.name} down: ${JSON.stringify(duringTally)}, slowest answer ${Math.round(slowestMs)} ms`);
-        for (const status of Object.keys(duringTally)) assert.ok(['200', '500', '503'].includes(status), `unexpected status ${status}`);
-        assert.ok(duringReplies.some((reply) => reply.status >= 500), 'the outage was seen');
+        // A store outage is "unavailable for now": 503, never a hang and never a bare 500.
+        for (const status of Object.keys(duringTally)) assert.ok(['200', '503'].includes(status), `unexpected status ${status}`);
+        assert.ok(duringReplies.some((reply) => reply.status === 503), 'the outage was seen');
 
         await server.resume();
         // The nodes reconnect by themselves; poll (bounded) until all three serve again.
