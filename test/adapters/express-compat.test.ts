@@ -385,7 +385,9 @@ describe('sessionlock/express: the req.session API', () => {
     const app = await serve(ours({ store: broken }), counter);
     try {
       const response = await get(app, '/views', 'connect.sid=' + encodeURIComponent(`s:${signature.sign('abc', secret)}`));
-      assert.equal(response.status, 500);
+      // A store outage is "unavailable for now": 503 with Retry-After, through next(err).
+      assert.equal(response.status, 503);
+      assert.equal(response.headers.get('retry-after'), '1');
       assert.match(await response.text(), /acquire failed/);
     } finally {
       await app.close();
