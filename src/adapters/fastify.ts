@@ -3,7 +3,7 @@ import type { SessionManager } from '../core/manager.js';
 import type { LockMode } from '../core/options.js';
 import type { Session as SessionlockSession } from '../core/session.js';
 import { isSessionError } from '../errors.js';
-import { errorAnswer, statusForError } from './_http-error.js';
+import { errorAnswer, retryHeaders, statusForError } from './_http-error.js';
 import { chooseMode, type LockModeChoice } from './_lock-mode.js';
 
 export { statusForError } from './_http-error.js';
@@ -83,7 +83,10 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify: FastifyIn
     try {
       setCookie = await manager.commit(session);
     } catch (error) {
-      if (isSessionError(error)) Object.assign(error, { statusCode: statusForError(error) });
+      if (isSessionError(error)) {
+        Object.assign(error, { statusCode: statusForError(error) });
+        reply.headers(retryHeaders(error));
+      }
       throw error;
     }
     if (setCookie !== undefined) reply.header('set-cookie', setCookie);
