@@ -34,11 +34,13 @@ export function decodeCookieValue(value: string, secrets: readonly string[]): st
   if (match === null) return null;
   const [, id, signature] = match as unknown as [string, string, string];
   if (!isSessionId(id)) return null;
-  const given = Buffer.from(signature, 'base64url');
+  // Compare the text, not decoded bytes: the last base64url character carries two unused
+  // bits, so decoding would accept four spellings of one signature.
+  const given = Buffer.from(signature);
   let valid = false;
   // Check every secret, not just until the first match, so timing says nothing about which one signed.
   for (const secret of secrets) {
-    const expected = sign(id, secret);
+    const expected = Buffer.from(sign(id, secret).toString('base64url'));
     if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
   }
   return valid ? id : null;
