@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { native } from './_native/sqlite.js';
+import { startCheckpointer, type Checkpointer } from './_sqlite-checkpointer.js';
 import { explainBusy, explainRefusal, type LeaseState } from './_lease-record.js';
 import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
 
@@ -20,6 +21,15 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** How long the asynchronous retries go on before the error is thrown, in ms. @default 5000 */
   busyRetryMs?: number;
+  /**
+   * Where WAL checkpoints run. `'thread'`: every `checkpointIntervalMs` in a worker
+   * thread with its own connection, so copying the log into the database (and its fsync)
+   * never blocks the event loop; `'auto'`: SQLite's automatic checkpoint, inside whichever
+   * write passes 1000 pages of log. @default 'thread' for a file the store opens, else 'auto'
+   */
+  checkpoint?: 'thread' | 'auto';
+  /** Pause between background checkpoints, in ms. @default 200 */
+  checkpointIntervalMs?: number;
 }
 
 const capabilities: StoreCapabilities = {
@@ -86,6 +96,16 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
   db.pragma('synchronous = NORMAL');
   db.exec(native.schema);
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+  const ownsFile = options.database === undefined && path !== ':memory:';
+  let checkpointer: Checkpointer | undefined;
+  if ((options.checkpoint ?? (ownsFile ? 'thread' : 'auto')) === 'thread' && ownsFile) {
+    checkpointer = startCheckpointer(path, options.checkpointIntervalMs ?? 200, (error) => {
+      // Never let the log grow unchecked: back to SQLite's own checkpoints, and say so.
+      if (db.open) db.pragma('wal_autocheckpoint = 1000');
+      process.emitWarning(error);
+    });
+    db.pragma('wal_autocheckpoint = 0');
+  }
 
   const statements = Object.fromEntries(
     Object.entries(native)
@@ -179,9 +199,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
         return { deleted: changes, more: changes >= limit };
       });
     },
-    close() {
+    async close() {
+      await checkpointer?.stop();
       if (options.database === undefined && db.open) db.close();
-      return Promise.resolve();
     },
   };
 }
