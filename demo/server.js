@@ -9,6 +9,8 @@
 //   WORKERS               default 1; more runs that many node:cluster workers on one port
 //   SESSION_SECRET        cookie signing secret; a random one is made when missing
 //   SESSIONLOCK_LEASE_MS  lease length in ms (default: the library's 30000)
+//   SESSIONLOCK_WAIT_MS   longest a request waits for its session, in ms, before it answers
+//                         503 (default: the library's 10000; the outage test shortens it)
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -22,6 +24,7 @@ import { createDemoListener } from './app.js';
  * @property {number} port
  * @property {number} workers
  * @property {number | undefined} leaseMs
+ * @property {number | undefined} waitMs
  */
 
 /** How long a closing server waits for its open requests before cutting them off, in ms. */
@@ -53,6 +56,7 @@ function readConfig() {
     port: /** @type {number} */ (integerFromEnv('PORT', 3000, 0, 65535)),
     workers: /** @type {number} */ (integerFromEnv('WORKERS', 1, 1, 64)),
     leaseMs: integerFromEnv('SESSIONLOCK_LEASE_MS', undefined, 100, 3_600_000),
+    waitMs: integerFromEnv('SESSIONLOCK_WAIT_MS', undefined, 1, 3_600_000),
   };
 }
 
@@ -96,7 +100,8 @@ async function runServer(config) {
   const manager = createSessionManager({
     store: config.store,
     secret: process.env.SESSION_SECRET,
-    lock: config.leaseMs === undefined ? undefined : { leaseMs: config.leaseMs },
+    // Unset ones stay undefined, so the library's defaults apply.
+    lock: { leaseMs: config.leaseMs, waitMs: config.waitMs },
   });
   manager.on('error', (error) => console.error(`demo[${process.pid}]: session error off the request path:`, error));
   // A wrong store URL should stop the demo now, not fail its first request.

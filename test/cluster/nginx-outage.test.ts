@@ -21,6 +21,16 @@ const DURING = 150;
 const AFTER = 300;
 /** Short leases, so a lease stranded by a request that failed mid-way lapses soon. */
 const LEASE_MS = 2000;
+/**
+ * The demo's lock.waitMs, shorter than the library's 10 s so a hang shows up quickly, and
+ * longer than LEASE_MS so a stranded lease lapses within one wait after the restart.
+ */
+const WAIT_MS = 3000;
+/**
+ * Every request gives up after this long: far above WAIT_MS, so only a request that
+ * ignores the wait bound (a hang) hits it, and the test fails on it at once.
+ */
+const REQUEST_TIMEOUT_MS = 3 * WAIT_MS;
 const SECRET = 'nginx-outage-test-secret';
 
 const targets: { name: string; start(): Promise<RestartableHandle & { url: string }> }[] = [
@@ -46,24 +56,36 @@ for (const target of targets) {
       try {
         for (let index = 0; index < NODES; index += 1) {
           nodes.push(
-            await startDemo({ WORKERS: '1', SESSIONLOCK_STORE: server.url, SESSION_SECRET: SECRET, SESSIONLOCK_LEASE_MS: String(LEASE_MS) }),
+            await startDemo({
+              WORKERS: '1',
+              SESSIONLOCK_STORE: server.url,
+              SESSION_SECRET: SECRET,
+              SESSIONLOCK_LEASE_MS: String(LEASE_MS),
+              SESSIONLOCK_WAIT_MS: String(WAIT_MS),
+            }),
           );
         }
         const pids = new Set(nodes.map((node) => node.child.pid));
         nginx = await startNginx({ upstreamPorts: nodes.map((node) => Number(new URL(node.url).port)) });
         const base = nginx.url;
-        const hit = (): Promise<Reply> => send(`${base}/api/hit?work=${Math.floor(Math.random() * 6)}`, { method: 'POST', cookie, agent });
+        const timeoutMs = REQUEST_TIMEOUT_MS;
+        const hit = (): Promise<Reply> =>
+          send(`${base}/api/hit?work=${Math.floor(Math.random() * 6)}`, { method: 'POST', cookie, agent, timeoutMs });
+        const hitsAnswered200 = (replies: readonly Reply[]): number[] =>
+          replies.filter((reply) => reply.status === 200).map(hitsOf).sort((a, b) => a - b);
+        const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, index) => from + index);
         const first = await send(`${base}/api/hit?work=0`, { method: 'POST' });
         assert.equal(first.status, 200);
         const cookie = cookieOf(first);
 
         const before = await inParallel(BEFORE, IN_FLIGHT, hit);
         assert.deepEqual(tally(before), { 200: BEFORE });
+        assert.deepEqual(hitsAnswered200(before), range(2, BEFORE), 'each hit before the outage saw all earlier ones');
 
         // Stop the server while a wave is in flight: the wave must still end, every
-        // request with an answer. The test's timeout is the bound on "never hangs".
-        // Reported, not asserted (no wall-clock thresholds in tests): the slowest answer,
-        // to compare with the demo's lock.waitMs (the library's default, 10 s).
+        // request with an answer; a request past REQUEST_TIMEOUT_MS rejects with
+        // NoAnswerError and fails the test. Reported, not asserted (no wall-clock
+        // thresholds in tests): the slowest answer, to compare with WAIT_MS.
         let slowestMs = 0;
         const during = inParallel(DURING, IN_FLIGHT, async () => {
           const startedAt = performance.now();
@@ -75,29 +97,49 @@ for (const target of targets) {
         await server.halt();
         const duringReplies = await during;
         const duringTally = tally(duringReplies);
-        t.diagnostic(`${target.name} down: ${JSON.stringify(duringTally)}, slowest answer ${Math.round(slowestMs)} ms`);
+        t.diagnostic(`${target.name} down: ${JSON.stringify(duringTally)}, slowest answer ${Math.round(slowestMs)} ms (waitMs ${WAIT_MS})`);
         // A store outage is "unavailable for now": 503, never a hang and never a bare 500.
         for (const status of Object.keys(duringTally)) assert.ok(['200', '503'].includes(status), `unexpected status ${status}`);
         assert.ok(duringReplies.some((reply) => reply.status === 503), 'the outage was seen');
+        // Each 503 comes with its cause in the node's log (the demo's onError), not silently.
+        for (const node of nodes) {
+          const answered503 = duringReplies.filter((reply) => reply.status === 503 && reply.pid === node.child.pid).length;
+          const entries = node.stderr().split(`demo[${node.child.pid}]: POST /api/hit:`).slice(1);
+          assert.ok(entries.length >= answered503, `node ${node.child.pid} answered ${answered503} times 503 but logged ${entries.length} errors`);
+          const causes = entries.filter((entry) => entry.includes('[cause]')).length;
+          const storeErrors = entries.filter((entry) => entry.trim().startsWith('StoreError')).length;
+          assert.ok(causes >= storeErrors, `node ${node.child.pid} logged a StoreError without its cause`);
+          t.diagnostic(`node ${node.child.pid}: ${answered503} answers 503, ${entries.length} errors logged (${causes} with a cause), first: ${entries[0]?.trim().split('\n')[0] ?? '-'}`);
+        }
 
         await server.resume();
         // The nodes reconnect by themselves; poll (bounded) until all three serve again.
         const healthy = new Set<number>();
+        let atRecovery = 0;
         for (let attempt = 0; attempt < 300 && healthy.size < NODES; attempt += 1) {
-          const reply = await send(`${base}/api/session`, { cookie });
-          if (reply.status === 200) healthy.add(reply.pid);
+          const reply = await send(`${base}/api/session`, { cookie, timeoutMs });
+          if (reply.status === 200) {
+            healthy.add(reply.pid);
+            atRecovery = hitsOf(reply);
+          }
           else await sleep(100);
         }
         assert.equal(healthy.size, NODES, 'every node serves again');
 
         const afterReplies = await inParallel(AFTER, IN_FLIGHT, hit);
         assert.deepEqual(tally(afterReplies), { 200: AFTER }, 'all hits answer 200 after the recovery');
+        assert.deepEqual(hitsAnswered200(afterReplies), range(atRecovery + 1, AFTER), 'each hit after the recovery saw all earlier ones');
         for (const node of nodes) assert.ok(pids.has(node.child.pid) && node.child.exitCode === null, 'the same node processes');
 
         // No half-written record: it still parses, and it counts every hit answered 200.
         // A hit whose save reached the store but whose answer was lost with the connection
         // may count too, so the count lies between the two.
-        const counted = hitsOf(await send(`${base}/api/session`, { cookie })) - 1;
+        const final = hitsOf(await send(`${base}/api/session`, { cookie, timeoutMs }));
+        assert.equal(final, atRecovery + AFTER, 'nothing lost after the recovery');
+        const counted = final - 1;
+        // A lost update would show as two 200 answers with the same count.
+        const all200 = hitsAnswered200([...before, ...duringReplies, ...afterReplies]);
+        assert.equal(new Set(all200).size, all200.length, 'no two hits answered 200 with the same count');
         const ok = [...before, ...duringReplies, ...afterReplies].filter((reply) => reply.status === 200).length;
         const failed = duringReplies.length - duringReplies.filter((reply) => reply.status === 200).length;
         t.diagnostic(`${target.name}: ${ok} hits answered 200, ${failed} failed during the outage, ${counted} counted`);

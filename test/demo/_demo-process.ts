@@ -16,7 +16,7 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Settings the demo reads; unset here unless a test sets them, so the host's own do not leak in. */
-const DEMO_ENV = ['SESSIONLOCK_STORE', 'PORT', 'HOST', 'WORKERS', 'SESSION_SECRET', 'SESSIONLOCK_LEASE_MS'];
+const DEMO_ENV = ['SESSIONLOCK_STORE', 'PORT', 'HOST', 'WORKERS', 'SESSION_SECRET', 'SESSIONLOCK_LEASE_MS', 'SESSIONLOCK_WAIT_MS'];
 
 /** A running demo. */
 export interface DemoProcess {
@@ -127,11 +127,21 @@ export interface SendOptions {
   cookie?: string;
   /** A connection pool; by default a new connection per request. */
   agent?: Agent;
+  /** Give up after this many ms with {@link NoAnswerError} (a hang detector, not a measurement). */
+  timeoutMs?: number;
+}
+
+/** `send` got no complete answer within its `timeoutMs`. */
+export class NoAnswerError extends Error {
+  override readonly name = 'NoAnswerError';
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
 }
 
 /** One HTTP request to the demo; rejects on a connection error. */
 export function send(url: string, options: SendOptions = {}): Promise<Reply> {
-  const { method = 'GET', cookie, agent } = options;
+  const { method = 'GET', cookie, agent, timeoutMs } = options;
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
@@ -149,6 +159,11 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
       },
     );
     req.on('error', reject);
+    if (timeoutMs !== undefined) {
+      // Counts from the start, not idle time (req.setTimeout), so a trickling answer is caught too.
+      const timer = setTimeout(() => req.destroy(new NoAnswerError(timeoutMs)), timeoutMs);
+      req.once('close', () => clearTimeout(timer));
+    }
     req.end();
   });
 }
