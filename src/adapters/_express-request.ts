@@ -195,7 +195,8 @@ export class ExpressRequestSession implements SessionController {
     session.touch();
     const current = hash(session);
     const isNew = !this.#loaded || this.#regenerated;
-    const modified = this.#regenerated || current !== this.#originalHash;
+    // After regenerate() the new, empty session is the baseline, as in express-session.
+    const modified = current !== this.#originalHash;
     const isSaved = this.#savedHash === current;
     const shouldSave =
       (!this.#policy.saveUninitialized && this.#savedHash === undefined && isNew ? modified : !isSaved) ||
@@ -203,6 +204,11 @@ export class ExpressRequestSession implements SessionController {
     if (this.#session.mode === 'readonly') {
       if (current !== this.#originalHash) throw new SessionStateError('the session is open read-only in this request');
       await this.#manager.commit(this.#session);
+    } else if (this.#regenerated && !shouldSave) {
+      // Regenerated and left empty without saveUninitialized: the old record goes, nothing new is stored.
+      this.#session.destroy();
+      await this.#manager.commit(this.#session);
+      return undefined;
     } else if (isNew && !shouldSave) {
       await this.#manager.abort(this.#session);
     } else {

@@ -312,8 +312,9 @@ describe('sessionlock/express: the req.session API', () => {
         const before = r.sessionID;
         r.session.regenerate((error) => {
           if (error) return next(error);
-          res.json({ rotated: r.sessionID !== before, empty: r.session.views === undefined, id: r.session.id === r.sessionID });
+          const empty = r.session.views === undefined;
           r.session.user = 'ada';
+          res.json({ rotated: r.sessionID !== before, empty, id: r.session.id === r.sessionID });
         });
       });
       a.get('/logout', (req, res, next) => {
@@ -331,6 +332,25 @@ describe('sessionlock/express: the req.session API', () => {
       const logout = await get(app, '/logout', after);
       assert.equal(await logout.text(), 'true');
       assert.match(logout.headers.getSetCookie()[0] ?? '', /Expires=Thu, 01 Jan 1970/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('regenerate(cb) left empty without saveUninitialized removes the old session and stores nothing', async () => {
+    const store = new MemoryStore();
+    const app = await serve(ours({ store }), (a) => {
+      counter(a);
+      a.get('/rotate', (req, res, next) => {
+        (req as SessionReq).session.regenerate((error) => (error ? next(error) : res.send('ok')));
+      });
+    });
+    try {
+      const cookie = cookieOf(await get(app, '/views'));
+      const rotate = await get(app, '/rotate', cookie);
+      assert.equal(await rotate.text(), 'ok');
+      assert.equal(rotate.headers.getSetCookie().length, 0, 'no cookie for an uninitialized session');
+      assert.deepEqual(Object.keys(store.sessions), [], 'the old record is gone and nothing new was stored');
     } finally {
       await app.close();
     }
