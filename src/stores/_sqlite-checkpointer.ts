@@ -8,6 +8,7 @@
  * passive checkpoint never blocks readers or writers of other connections.
  */
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /** A running checkpointer. */
@@ -16,31 +17,32 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-// CommonJS, evaluated in the worker; the driver's path comes from the main thread,
-// since an evaluated worker resolves modules from the working directory, not from here.
+// Evaluated in the worker. Node may run evaluated code as CommonJS or as an ES module
+// (it follows the nearest package.json "type"), so the source uses only what both allow:
+// dynamic import(), with the driver's URL resolved here, where resolution is reliable.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { timeout: 1000 });
-const timer = setInterval(() => {
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch (error) {
-    parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
-  }
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
-});
+(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const { default: Database } = await import(workerData.driverUrl);
+  const db = new Database(workerData.path, { timeout: 1000 });
+  const timer = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch (error) {
+      parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
+    }
+  }, workerData.intervalMs);
+  parentPort.on('message', () => {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  });
+})();
 `;
 
-function driverPath(): string {
-  // The ES module build resolves from its own URL; in the CommonJS build `import.meta`
-  // is empty and the real `require` is there.
-  const here = (import.meta as { url?: string }).url;
-  return here !== undefined ? createRequire(here).resolve('better-sqlite3') : require.resolve('better-sqlite3');
+function driverUrl(): string {
+  // tsup's shims give the CommonJS build an \`import.meta.url\` too.
+  return pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
 }
 
 /**
@@ -49,7 +51,7 @@ function driverPath(): string {
  * not start); the caller then goes back to SQLite's automatic checkpoints.
  */
 export function startCheckpointer(path: string, intervalMs: number, onFailure: (error: Error) => void): Checkpointer {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: driverPath(), path, intervalMs } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driverUrl: driverUrl(), path, intervalMs } });
   // Checkpoints are housekeeping: they must not keep the process alive.
   worker.unref();
   let failed = false;
