@@ -38,6 +38,10 @@ const plan = {
   connections: 8,
   warmupMs: 1000,
   baselineMs: quick ? 3000 : 5000,
+  // The file store removes a few hundred to a few thousand records a second, depending on
+  // the disk; its sweep stops at this budget (resumable: the next sweep goes on) so the run
+  // stays within five minutes, and the report gives the rate.
+  budgetMs: { sqlite: 200_000, file: quick ? 30_000 : 60_000 },
 };
 const TARGETS = { maxStallMs: 20, p99Ratio: 2 };
 const GRACE_MS = 60_000;
@@ -115,7 +119,7 @@ function listen(server: Server): Promise<string> {
 }
 
 /** One store: serve, measure a baseline, sweep, measure again. */
-async function measure(name: string, store: SessionStore, sessions: number, prefillS: number): Promise<Record<string, unknown>> {
+async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: number, prefillS: number): Promise<Record<string, unknown>> {
   const manager = createSessionManager({ store, secret, sweep: { background: false } });
   let serverErrors = 0;
   const server = createServer((req, res) => {
@@ -146,13 +150,13 @@ async function measure(name: string, store: SessionStore, sessions: number, pref
   loop.enable();
   const baselineFrom = clock();
   await sleep(plan.baselineMs);
-  const loadOnlyMaxMs = loop.max / 1e6;
+  const loadOnly = { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6 };
   loop.reset();
   log(`${name}: sweeping ${Math.round(sessions * plan.expiredShare).toLocaleString('en-US')} expired of ${sessions.toLocaleString('en-US')} under load`);
   let batchesSeen = 0;
   manager.on('sweepProgress', () => (batchesSeen += 1));
   const sweepStart = clock();
-  const result: SweepResult = await manager.sweep({ graceMs: GRACE_MS, budgetMs: 240_000 });
+  const result: SweepResult = await manager.sweep({ graceMs: GRACE_MS, budgetMs: plan.budgetMs[name] });
   const sweepEnd = clock();
   const maxStallMs = loop.max / 1e6;
   const p99LoopMs = loop.percentile(99) / 1e6;
@@ -171,7 +175,15 @@ async function measure(name: string, store: SessionStore, sessions: number, pref
     sessions,
     expired: Math.round(sessions * plan.expiredShare),
     prefillS: Number(prefillS.toFixed(1)),
-    eventLoop: { maxStallMs: round(maxStallMs), p99DelayUnderSweepMs: round(p99LoopMs), maxDelayLoadOnlyMs: round(loadOnlyMaxMs) },
+    // maxStallMs: the loop's longest delay while the sweep ran, whatever caused it (on a shared
+    // machine, also other processes); longestBatchHoldMs: the longest a sweep batch itself held it.
+    eventLoop: {
+      maxStallMs: round(maxStallMs),
+      longestBatchHoldMs: round(result.maxBatchBlockMs),
+      p99DelayUnderSweepMs: round(p99LoopMs),
+      maxDelayLoadOnlyMs: round(loadOnly.maxMs),
+      p99DelayLoadOnlyMs: round(loadOnly.p99Ms),
+    },
     baseline: roundStats(baseline),
     during: roundStats(during),
     p99RatioDuringToBaseline: round(ratio),
@@ -198,17 +210,17 @@ function roundStats(stats: WindowStats): WindowStats {
 
 function markdown(runs: Record<string, unknown>[]): string {
   const rows = runs.map((run) => {
-    const loop = run.eventLoop as { maxStallMs: number };
-    const cleanup = run.cleanup as { durationMs: number; removed: number; removedPerS: number };
+    const loop = run.eventLoop as { maxStallMs: number; longestBatchHoldMs: number; maxDelayLoadOnlyMs: number };
+    const cleanup = run.cleanup as { durationMs: number; removed: number; removedPerS: number; incomplete: boolean };
     const baseline = run.baseline as WindowStats;
     const during = run.during as WindowStats;
     const met = run.met as { stall: boolean; p99: boolean };
-    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
+    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; ${loop.maxDelayLoadOnlyMs} ms before the sweep) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
   });
   return [
     '## Sweeping under load (bench/sweep.ts)',
     '',
-    `One sweep of the whole backlog (90 % of the sessions expired, grace 60 s, batches of 500, yielding between batches) in the server process, while ${plan.connections} keep-alive clients in another process send requests back to back. Targets: event-loop stall ≤ ${TARGETS.maxStallMs} ms; p99 of requests overlapping the sweep ≤ ${TARGETS.p99Ratio}× the p99 before it.`,
+    `One sweep of the backlog (90 % of the sessions expired, grace 60 s, batches of up to 500 sized to hold the event loop under 5 ms, yielding between batches; SQLite checkpoints in its worker thread) in the server process, while ${plan.connections} keep-alive clients in another process send requests back to back. Targets: event-loop stall ≤ ${TARGETS.maxStallMs} ms; p99 of requests overlapping the sweep ≤ ${TARGETS.p99Ratio}× the p99 before it.`,
     '',
     '| store | sessions | removed | sweep time | event-loop max stall | p99 before | p99 during |',
     '|---|---:|---:|---:|---:|---:|---:|',

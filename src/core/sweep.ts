@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { StoreError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
 
@@ -18,7 +18,9 @@ export interface SweepOptions {
    * Longest one batch may hold the event loop, in ms. Stores with synchronous drivers
    * (SQLite) block while a batch runs, so the batch size adapts: halved or scaled down
    * when a batch blocked longer, doubled when it blocked less than half of this. Stores
-   * whose batches are asynchronous never block and so run at `batchSize`. @default 5
+   * whose batches are asynchronous never block and so run at `batchSize`. After a batch
+   * that held the loop, the sweep pauses as long again, so it never takes more than half
+   * of the loop's time from requests. @default 5
    */
   maxBlockMs?: number;
   /** The sweep stops after this many ms and the rest waits for the next one. @default 10000 */
@@ -35,6 +37,8 @@ export interface SweepResult {
   readonly durationMs: number;
   /** True when the time budget ran out (or the sweep was stopped) before the backlog did. */
   readonly incomplete: boolean;
+  /** Longest time one batch held the event loop, in ms (near 0 for asynchronous stores). */
+  readonly maxBatchBlockMs: number;
   /**
    * True when another sweeper (in this process or any other sharing the store) held the
    * cluster-wide sweep lease, so this one removed nothing and left the work to it.
@@ -97,11 +101,13 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
   const startedAt = performance.now();
   let deleted = 0;
   let batches = 0;
+  let maxBatchBlockMs = 0;
   const done = (incomplete: boolean): SweepResult => ({
     deleted,
     batches,
     durationMs: performance.now() - startedAt,
     incomplete,
+    maxBatchBlockMs,
     skipped: false,
   });
   if (store.sweep === undefined) return done(false);
@@ -118,12 +124,14 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
       throw new StoreError(store.name, 'sweep', { cause: error });
     }
     limit = nextLimit(limit, blockedMs, maxBlockMs, batchSize);
+    maxBatchBlockMs = Math.max(maxBatchBlockMs, blockedMs);
     deleted += result.deleted;
     batches += 1;
     const elapsedMs = performance.now() - startedAt;
     if (!result.more) return done(false);
     if (elapsedMs >= budgetMs || control.signal?.aborted === true) return done(true);
     if (control.afterBatch !== undefined && !(await control.afterBatch({ deleted, batches, elapsedMs }))) return done(true);
-    await yieldToEventLoop();
+    // Requests get at least as much of the loop as the batch took.
+    await (blockedMs >= 1 ? sleep(blockedMs) : yieldToEventLoop());
   }
 }

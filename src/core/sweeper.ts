@@ -46,7 +46,7 @@ export interface SingleFlightHooks {
   readonly onExclusive?: (phase: 'start' | 'end') => void | Promise<void>;
 }
 
-const SKIPPED: SweepResult = { deleted: 0, batches: 0, durationMs: 0, incomplete: false, skipped: true };
+const SKIPPED: SweepResult = { deleted: 0, batches: 0, durationMs: 0, incomplete: false, maxBatchBlockMs: 0, skipped: true };
 
 async function call<T>(store: SessionStore, operation: string, run: () => Promise<T>): Promise<T> {
   try {
