@@ -1,15 +1,10 @@
 import { EventEmitter } from 'node:events';
-import {
-  ConflictError,
-  LockLostError,
-  SessionDestroyedError,
-  SessionError,
-  StoreError,
-  TooLargeError,
-} from '../errors.js';
+import { SessionError, StoreError } from '../errors.js';
 import { createStore } from '../stores/create-store.js';
-import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
-import { buildSetCookie, readCookie } from './cookie-header.js';
+import type { Lease, SessionStore, StoredRecord } from '../stores/types.js';
+import { Committer, type Handoff } from './_commit.js';
+import { callStore } from './_store-call.js';
+import { readCookie } from './cookie-header.js';
 import { createLeaseToken } from './ids.js';
 import { LocalLocks } from './local-locks.js';
 import { assertLockMode, resolveOptions, type LockMode, type ResolvedOptions, type SessionManagerOptions } from './options.js';
@@ -41,12 +36,6 @@ export interface SessionManagerEvents {
   sweepProgress: [progress: SweepProgress];
 }
 
-/** What a local hand-off passes to the next waiter: the lease and the record as just committed. */
-interface Handoff {
-  readonly record: StoredRecord;
-  readonly lease: Lease;
-}
-
 /**
  * Opens and commits sessions: the framework-neutral core that adapters call. It knows
  * nothing of the store behind it beyond the store contract.
@@ -57,6 +46,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   readonly #store: Promise<SessionStore>;
   readonly #ownsStore: boolean;
   readonly #locks: LocalLocks<Handoff>;
+  readonly #committer: Committer;
   #sweeper: BackgroundSweeper | undefined;
   #closed = false;
 
@@ -68,6 +58,12 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     // An unreachable URL store fails the first request, and close(); not an unhandled rejection.
     this.#store.catch(() => undefined);
     this.#locks = new LocalLocks(this.options.lock);
+    this.#committer = new Committer({
+      options: this.options,
+      store: this.#store,
+      locks: this.#locks,
+      report: (error) => this.#report(error),
+    });
     if (this.options.sweep.background) {
       this.#store.then(
         (store) => this.#startSweeper(store),
@@ -113,7 +109,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const key = ids.storeKey(id);
     if (mode === 'exclusive') return this.#openExclusive(id, key, secure, createId);
     const store = await this.#store;
-    const record = await this.#call(store, 'read', () => store.read(key));
+    const record = await callStore(store, 'read', () => store.read(key));
     if (record === null) return this.#newSession(mode, secure, true, createId);
     return this.#loaded(mode, secure, id, key, record, undefined, createId);
   }
@@ -155,7 +151,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     } catch (error) {
       // Unreadable bytes are a store or serializer fault, not the visitor's: report it,
       // and give the lease back so the session does not stay locked.
-      if (lease !== undefined) await this.#releaseLease(key, lease);
+      if (lease !== undefined) await this.#committer.releaseLease(key, lease);
       throw error;
     }
     const state = this.#state(mode, secure, true, id, data, createId);
@@ -212,7 +208,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
         return;
       }
       const store = await this.#store;
-      const held = await this.#call(store, 'renew', () => store.renew(key, lease.token, leaseMs));
+      const held = await callStore(store, 'renew', () => store.renew(key, lease.token, leaseMs));
       if (!held) {
         state.lost = true;
         clearInterval(state.renewTimer);
@@ -239,11 +235,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (state.phase !== 'open') return state.setCookie;
     state.phase = 'released';
     clearInterval(state.renewTimer);
-    const { key, lease } = state;
-    state.setCookie =
-      key !== undefined && lease !== undefined
-        ? await this.#commitLeased(state, key, lease)
-        : await this.#commitUnleased(state);
+    state.setCookie = await this.#committer.commit(state);
     return state.setCookie;
   }
 
@@ -257,188 +249,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (state.phase !== 'open') return;
     state.phase = 'released';
     clearInterval(state.renewTimer);
-    if (state.key !== undefined && state.lease !== undefined) await this.#releaseLease(state.key, state.lease);
-  }
-
-  async #commitLeased(state: SessionState, key: string, lease: Lease): Promise<string | undefined> {
-    const record = state.record as StoredRecord;
-    let text: string | undefined;
-    try {
-      text = state.destroyed ? undefined : this.#serialize(state.data);
-    } catch (error) {
-      await this.#releaseLease(key, lease);
-      throw error;
-    }
-    if (state.lost) {
-      await this.#releaseLease(key, lease);
-      throw new LockLostError('commit');
-    }
-    const guard: WriteGuard = { kind: 'lease', token: lease.token };
-    if (state.destroyed || state.regenerated) {
-      const result = await this.#writeThenLeave(key, guard, { kind: 'delete' });
-      if (result.status !== 'gone') this.#check(result, 'destroy');
-      return this.#commitNew(state, text);
-    }
-    const changed = text !== state.loadedText;
-    const expiresAt = this.#expiryFor(record.createdAt, Date.now());
-    const touchDue = this.#touchDue(state, record, expiresAt);
-    const handOff = this.#locks.shouldHandOff(key, (await this.#store).capabilities.crossProcess);
-    const op = {
-      kind: 'save',
-      data: changed ? text : undefined,
-      expiresAt: touchDue ? expiresAt : undefined,
-      ...(handOff ? { holdMs: this.options.lock.leaseMs } : {}),
-    } as const;
-    let result: WriteResult;
-    try {
-      result = await this.#storeWrite(key, guard, op);
-    } catch (error) {
-      this.#locks.leave(key);
-      throw error;
-    }
-    if (handOff && result.status === 'ok') {
-      this.#handOff(key, {
-        record: {
-          data: op.data ?? record.data,
-          createdAt: record.createdAt,
-          expiresAt: op.expiresAt ?? record.expiresAt,
-          version: result.version ?? record.version,
-        },
-        lease: { token: lease.token, until: result.leaseUntil ?? lease.until },
-      });
-    } else {
-      this.#locks.leave(key);
-    }
-    this.#check(result, 'save');
-    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
-  }
-
-  async #commitUnleased(state: SessionState): Promise<string | undefined> {
-    const { key, record } = state;
-    const text = state.destroyed ? undefined : this.#serialize(state.data);
-    if (record === null || key === undefined) return this.#commitNew(state, text);
-    // Optimistic writes are fenced by the version they read; `none` and read-only touches only need the record to exist.
-    const guard: WriteGuard =
-      state.mode === 'optimistic' ? { kind: 'version', version: record.version } : { kind: 'exists' };
-    if (state.destroyed || state.regenerated) {
-      const result = await this.#storeWrite(key, guard, { kind: 'delete' });
-      if (result.status !== 'gone' || state.mode === 'optimistic') this.#check(result, 'destroy');
-      return this.#commitNew(state, text);
-    }
-    const changed = state.mode !== 'readonly' && text !== state.loadedText;
-    const expiresAt = this.#expiryFor(record.createdAt, Date.now());
-    const touchDue = this.#touchDue(state, record, expiresAt);
-    if (!changed && !touchDue) return undefined;
-    const result = changed
-      ? await this.#storeWrite(key, guard, { kind: 'save', data: text, expiresAt: touchDue ? expiresAt : undefined })
-      : await this.#storeWrite(key, { kind: 'exists' }, { kind: 'save', data: undefined, expiresAt });
-    this.#check(result, changed ? 'save' : 'touch');
-    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
-  }
-
-  /**
-   * Whether to write a new expiry. Also when the data changed, it is written only once it
-   * gains `touchAfter`: an unchanged indexed column lets PostgreSQL update in place (HOT)
-   * and spares the SQL stores an index write per request; idle expiry drifts by at most
-   * `touchAfter`.
-   */
-  #touchDue(state: SessionState, record: StoredRecord, expiresAt: number): boolean {
-    return state.touched || expiresAt - record.expiresAt >= this.options.touchAfterMs;
-  }
-
-  async #commitNew(state: SessionState, text: string | undefined): Promise<string | undefined> {
-    if (state.destroyed || text === undefined) {
-      return state.hadCookie ? buildSetCookie(this.options.cookie, null, state.secure) : undefined;
-    }
-    // Lazy sessions: nothing to keep means nothing stored and no cookie (no store call, no tracking).
-    if (text === '{}' && !state.touched && !state.regenerated) return undefined;
-    const now = Date.now();
-    const expiresAt = this.#expiryFor(now, now);
-    const result = await this.#storeWrite(
-      this.options.ids.storeKey(state.id),
-      { kind: 'create' },
-      { kind: 'save', data: text, expiresAt, createdAt: now },
-    );
-    this.#check(result, 'create');
-    return buildSetCookie(
-      this.options.cookie,
-      this.options.ids.encode(state.id, this.options.secrets),
-      state.secure,
-      this.options.cookie.persistent ? expiresAt - now : undefined,
-    );
-  }
-
-  #persistentCookie(state: SessionState, expiresAt: number): string | undefined {
-    if (!this.options.cookie.persistent) return undefined;
-    return buildSetCookie(
-      this.options.cookie,
-      this.options.ids.encode(state.id, this.options.secrets),
-      state.secure,
-      expiresAt - Date.now(),
-    );
-  }
-
-  #handOff(key: string, next: Handoff): void {
-    if (!this.#locks.leave(key, next)) {
-      // The waiter gave up between our check and the write: release the lease we kept for it.
-      void this.#releaseLease(key, next.lease);
-    }
-  }
-
-  /** Give a lease back, reporting (never throwing) a failure, and free the local queue. */
-  async #releaseLease(key: string, lease: Lease): Promise<void> {
-    try {
-      await this.#storeWrite(key, { kind: 'lease', token: lease.token }, { kind: 'release' });
-    } catch (error) {
-      this.#report(error);
-    } finally {
-      this.#locks.leave(key);
-    }
-  }
-
-  async #writeThenLeave(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
-    try {
-      return await this.#storeWrite(key, guard, op);
-    } finally {
-      this.#locks.leave(key);
-    }
-  }
-
-  async #storeWrite(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
-    const store = await this.#store;
-    return this.#call(store, 'write', () => store.write(key, guard, op));
-  }
-
-  #check(result: WriteResult, operation: string): void {
-    switch (result.status) {
-      case 'ok':
-        return;
-      case 'lost':
-        throw new LockLostError(operation);
-      case 'gone':
-        throw new SessionDestroyedError(operation);
-      case 'conflict':
-        throw new ConflictError(operation);
-    }
-  }
-
-  #serialize(data: SessionData): string {
-    const text = this.options.serializer.stringify(data);
-    const size = Buffer.byteLength(text);
-    if (size > this.options.maxDataBytes) throw new TooLargeError(size, this.options.maxDataBytes);
-    return text;
-  }
-
-  #expiryFor(createdAt: number, now: number): number {
-    return Math.min(now + this.options.idleMs, createdAt + this.options.absoluteMs);
-  }
-
-  async #call<T>(store: SessionStore, operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw error instanceof SessionError ? error : new StoreError(store.name, operation, { cause: error });
-    }
+    if (state.key !== undefined && state.lease !== undefined) await this.#committer.releaseLease(state.key, state.lease);
   }
 
   #report(error: unknown): void {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockTimeoutError, StoreError } from '../errors.js';
+import { LockTimeoutError } from '../errors.js';
+import { callStore } from './_store-call.js';
 import type { AcquireResult, SessionStore } from '../stores/types.js';
 
 /** First pause between attempts while another process holds the lease, in ms. */
@@ -22,24 +23,17 @@ export async function acquireFromStore(
   startedAt: number,
 ): Promise<Exclude<AcquireResult, { status: 'busy' }>> {
   let pauseMs = FIRST_PAUSE_MS;
+  const waitForRelease = store.waitForRelease?.bind(store);
   for (;;) {
-    let result: AcquireResult;
-    try {
-      result = await store.acquire(key, token, leaseMs);
-    } catch (error) {
-      throw new StoreError(store.name, 'acquire', { cause: error });
-    }
+    const result: AcquireResult = await callStore(store, 'acquire', () => store.acquire(key, token, leaseMs));
     if (result.status !== 'busy') return result;
     const remainingMs = deadline - Date.now();
     if (remainingMs <= 0) throw new LockTimeoutError(Date.now() - startedAt);
-    if (store.waitForRelease !== undefined) {
+    if (waitForRelease !== undefined) {
       // A notification can be missed (sent before we subscribed), so the wait is still
       // bounded by the backoff pause and the attempt repeated.
-      try {
-        await store.waitForRelease(key, Math.min(remainingMs, MAX_PAUSE_MS * 4));
-      } catch (error) {
-        throw new StoreError(store.name, 'waitForRelease', { cause: error });
-      }
+      const waitMs = Math.min(remainingMs, MAX_PAUSE_MS * 4);
+      await callStore(store, 'waitForRelease', () => waitForRelease(key, waitMs));
     } else {
       await sleep(Math.min(remainingMs, 1 + Math.random() * pauseMs));
       pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);

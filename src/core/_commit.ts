@@ -1,0 +1,227 @@
+import {
+  ConflictError,
+  LockLostError,
+  SessionDestroyedError,
+  TooLargeError,
+} from '../errors.js';
+import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
+import { callStore } from './_store-call.js';
+import { buildSetCookie } from './cookie-header.js';
+import type { LocalLocks } from './local-locks.js';
+import type { ResolvedOptions } from './options.js';
+import type { SessionData, SessionState } from './session.js';
+
+/** What a local hand-off passes to the next waiter: the lease and the record as just committed. */
+export interface Handoff {
+  readonly record: StoredRecord;
+  readonly lease: Lease;
+}
+
+/** What the commit side needs from its manager. */
+export interface CommitContext {
+  readonly options: ResolvedOptions;
+  readonly store: Promise<SessionStore>;
+  readonly locks: LocalLocks<Handoff>;
+  /** Reports a failure no caller can receive (the manager's `error` event). */
+  readonly report: (error: unknown) => void;
+}
+
+/**
+ * The commit side of a request: turns what the handler did to a session into the one
+ * guarded store write it needs (or none), frees the in-process queue, and hands the
+ * lease to the next local waiter when there is one.
+ *
+ * @internal
+ */
+export class Committer {
+  readonly #options: ResolvedOptions;
+  readonly #store: Promise<SessionStore>;
+  readonly #locks: LocalLocks<Handoff>;
+  readonly #report: (error: unknown) => void;
+
+  constructor(context: CommitContext) {
+    this.#options = context.options;
+    this.#store = context.store;
+    this.#locks = context.locks;
+    this.#report = context.report;
+  }
+
+  /** Commit `state`; answers the `Set-Cookie` value, or undefined. */
+  commit(state: SessionState): Promise<string | undefined> {
+    const { key, lease } = state;
+    return key !== undefined && lease !== undefined ? this.#commitLeased(state, key, lease) : this.#commitUnleased(state);
+  }
+
+  async #commitLeased(state: SessionState, key: string, lease: Lease): Promise<string | undefined> {
+    const record = state.record as StoredRecord;
+    let text: string | undefined;
+    try {
+      text = state.destroyed ? undefined : this.#serialize(state.data);
+    } catch (error) {
+      await this.releaseLease(key, lease);
+      throw error;
+    }
+    if (state.lost) {
+      await this.releaseLease(key, lease);
+      throw new LockLostError('commit');
+    }
+    const guard: WriteGuard = { kind: 'lease', token: lease.token };
+    if (state.destroyed || state.regenerated) {
+      const result = await this.#writeThenLeave(key, guard, { kind: 'delete' });
+      if (result.status !== 'gone') this.#check(result, 'destroy');
+      return this.#commitNew(state, text);
+    }
+    const changed = text !== state.loadedText;
+    const expiresAt = this.#expiryFor(record.createdAt, Date.now());
+    const touchDue = this.#touchDue(state, record, expiresAt);
+    const handOff = this.#locks.shouldHandOff(key, (await this.#store).capabilities.crossProcess);
+    const op = {
+      kind: 'save',
+      data: changed ? text : undefined,
+      expiresAt: touchDue ? expiresAt : undefined,
+      ...(handOff ? { holdMs: this.#options.lock.leaseMs } : {}),
+    } as const;
+    let result: WriteResult;
+    try {
+      result = await this.#storeWrite(key, guard, op);
+    } catch (error) {
+      this.#locks.leave(key);
+      throw error;
+    }
+    if (handOff && result.status === 'ok') {
+      this.#handOff(key, {
+        record: {
+          data: op.data ?? record.data,
+          createdAt: record.createdAt,
+          expiresAt: op.expiresAt ?? record.expiresAt,
+          version: result.version ?? record.version,
+        },
+        lease: { token: lease.token, until: result.leaseUntil ?? lease.until },
+      });
+    } else {
+      this.#locks.leave(key);
+    }
+    this.#check(result, 'save');
+    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
+  }
+
+  async #commitUnleased(state: SessionState): Promise<string | undefined> {
+    const { key, record } = state;
+    const text = state.destroyed ? undefined : this.#serialize(state.data);
+    if (record === null || key === undefined) return this.#commitNew(state, text);
+    // Optimistic writes are fenced by the version they read; `none` and read-only touches only need the record to exist.
+    const guard: WriteGuard =
+      state.mode === 'optimistic' ? { kind: 'version', version: record.version } : { kind: 'exists' };
+    if (state.destroyed || state.regenerated) {
+      const result = await this.#storeWrite(key, guard, { kind: 'delete' });
+      if (result.status !== 'gone' || state.mode === 'optimistic') this.#check(result, 'destroy');
+      return this.#commitNew(state, text);
+    }
+    const changed = state.mode !== 'readonly' && text !== state.loadedText;
+    const expiresAt = this.#expiryFor(record.createdAt, Date.now());
+    const touchDue = this.#touchDue(state, record, expiresAt);
+    if (!changed && !touchDue) return undefined;
+    const result = changed
+      ? await this.#storeWrite(key, guard, { kind: 'save', data: text, expiresAt: touchDue ? expiresAt : undefined })
+      : await this.#storeWrite(key, { kind: 'exists' }, { kind: 'save', data: undefined, expiresAt });
+    this.#check(result, changed ? 'save' : 'touch');
+    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
+  }
+
+  /**
+   * Whether to write a new expiry. Also when the data changed, it is written only once it
+   * gains `touchAfter`: an unchanged indexed column lets PostgreSQL update in place (HOT)
+   * and spares the SQL stores an index write per request; idle expiry drifts by at most
+   * `touchAfter`.
+   */
+  #touchDue(state: SessionState, record: StoredRecord, expiresAt: number): boolean {
+    return state.touched || expiresAt - record.expiresAt >= this.#options.touchAfterMs;
+  }
+
+  async #commitNew(state: SessionState, text: string | undefined): Promise<string | undefined> {
+    if (state.destroyed || text === undefined) {
+      return state.hadCookie ? buildSetCookie(this.#options.cookie, null, state.secure) : undefined;
+    }
+    // Lazy sessions: nothing to keep means nothing stored and no cookie (no store call, no tracking).
+    if (text === '{}' && !state.touched && !state.regenerated) return undefined;
+    const now = Date.now();
+    const expiresAt = this.#expiryFor(now, now);
+    const result = await this.#storeWrite(
+      this.#options.ids.storeKey(state.id),
+      { kind: 'create' },
+      { kind: 'save', data: text, expiresAt, createdAt: now },
+    );
+    this.#check(result, 'create');
+    return buildSetCookie(
+      this.#options.cookie,
+      this.#options.ids.encode(state.id, this.#options.secrets),
+      state.secure,
+      this.#options.cookie.persistent ? expiresAt - now : undefined,
+    );
+  }
+
+  #persistentCookie(state: SessionState, expiresAt: number): string | undefined {
+    if (!this.#options.cookie.persistent) return undefined;
+    return buildSetCookie(
+      this.#options.cookie,
+      this.#options.ids.encode(state.id, this.#options.secrets),
+      state.secure,
+      expiresAt - Date.now(),
+    );
+  }
+
+  #handOff(key: string, next: Handoff): void {
+    if (!this.#locks.leave(key, next)) {
+      // The waiter gave up between our check and the write: release the lease we kept for it.
+      void this.releaseLease(key, next.lease);
+    }
+  }
+
+  /** Give a lease back, reporting (never throwing) a failure, and free the local queue. */
+  async releaseLease(key: string, lease: Lease): Promise<void> {
+    try {
+      await this.#storeWrite(key, { kind: 'lease', token: lease.token }, { kind: 'release' });
+    } catch (error) {
+      this.#report(error);
+    } finally {
+      this.#locks.leave(key);
+    }
+  }
+
+  async #writeThenLeave(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
+    try {
+      return await this.#storeWrite(key, guard, op);
+    } finally {
+      this.#locks.leave(key);
+    }
+  }
+
+  async #storeWrite(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
+    const store = await this.#store;
+    return callStore(store, 'write', () => store.write(key, guard, op));
+  }
+
+  #check(result: WriteResult, operation: string): void {
+    switch (result.status) {
+      case 'ok':
+        return;
+      case 'lost':
+        throw new LockLostError(operation);
+      case 'gone':
+        throw new SessionDestroyedError(operation);
+      case 'conflict':
+        throw new ConflictError(operation);
+    }
+  }
+
+  #serialize(data: SessionData): string {
+    const text = this.#options.serializer.stringify(data);
+    const size = Buffer.byteLength(text);
+    if (size > this.#options.maxDataBytes) throw new TooLargeError(size, this.#options.maxDataBytes);
+    return text;
+  }
+
+  #expiryFor(createdAt: number, now: number): number {
+    return Math.min(now + this.#options.idleMs, createdAt + this.#options.absoluteMs);
+  }
+}
