@@ -5,7 +5,12 @@ import { UnavailableError, portOf, type Contender, type ContenderContext } from 
 /** Messages from a contender process to the harness. */
 export type ContenderMessage =
   | { readonly type: 'ready'; readonly port: number }
-  | { readonly type: 'unavailable'; readonly reason: string };
+  | { readonly type: 'unavailable'; readonly reason: string }
+  /** This process's CPU time so far (user + system), in µs, answering a `cpu` request. */
+  | { readonly type: 'cpu'; readonly us: number };
+
+/** Requests from the harness. */
+export type ContenderRequest = { readonly type: 'cpu' };
 
 function send(message: ContenderMessage): void {
   process.send?.(message);
@@ -21,6 +26,13 @@ const name = process.env.BENCH_CONTENDER ?? '';
 const context = JSON.parse(process.env.BENCH_CONTEXT ?? '{}') as ContenderContext;
 // The harness going away (or killing us) ends the server with it.
 process.on('disconnect', () => process.exit(0));
+// The harness samples the server's CPU time around each measurement: CPU per request is
+// a figure that other work on the machine disturbs far less than req/s.
+process.on('message', (request: ContenderRequest) => {
+  if (request.type !== 'cpu') return;
+  const { user, system } = process.cpuUsage();
+  send({ type: 'cpu', us: user + system });
+});
 
 try {
   const module = (await import(new URL(`./contenders/${name}.ts`, import.meta.url).href)) as { default: Contender };

@@ -55,7 +55,7 @@ async function runOnce(spec: ContenderSpec, results: ContenderResults, plan: Htt
     }
     let outcomes: LoadOutcome<unknown>[];
     try {
-      outcomes = await runLoadJobs(jobs);
+      outcomes = await runLoadJobs(jobs, () => started.cpuUs());
     } catch (error) {
       outcomes = [{ error: error instanceof Error ? error.message : String(error) }];
     }

@@ -27,6 +27,8 @@ export type LoadJob = ThroughputJob | LostUpdatesJob;
 /** What a throughput job measured. Latencies in ms; `rps` counts 2xx answers only. */
 export interface ThroughputResult {
   readonly rps: number;
+  /** The server process's CPU time (user + system) per 2xx answer, in µs; NaN when not sampled. */
+  readonly cpuUsPerRequest: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
@@ -42,6 +44,21 @@ export interface LostUpdatesResult {
   readonly final: number;
   readonly lost: number;
   readonly failed: number;
+}
+
+/** A request to the harness to sample the server's CPU time (sent over IPC). */
+export interface CpuMark {
+  readonly mark?: 'start' | 'end';
+}
+
+/** The server's CPU time now, in µs, as the harness sampled it (NaN without a harness). */
+function sampleServerCpu(mark: 'start' | 'end'): Promise<number> {
+  const send = process.send?.bind(process);
+  if (send === undefined) return Promise.resolve(Number.NaN);
+  return new Promise((resolve) => {
+    process.once('message', (reply: { cpuUs: number }) => resolve(reply.cpuUs));
+    send({ mark } satisfies CpuMark);
+  });
 }
 
 /** POST /hit and return the `name=value` of the cookie it set, if any, and the counter. */
@@ -84,9 +101,12 @@ async function throughput(job: ThroughputJob): Promise<ThroughputResult> {
     });
   };
   if (job.warmupS > 0) await run(job.warmupS);
+  const cpuStartUs = await sampleServerCpu('start');
   const result = await run(job.durationS);
+  const cpuEndUs = await sampleServerCpu('end');
   return {
     rps: result['2xx'] / result.duration,
+    cpuUsPerRequest: (cpuEndUs - cpuStartUs) / result['2xx'],
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     maxMs: result.latency.max,
@@ -143,3 +163,5 @@ for (const job of jobs) {
   }
   process.stdout.write(`${JSON.stringify(outcome)}\n`);
 }
+// The IPC channel would keep this process alive.
+process.disconnect?.();

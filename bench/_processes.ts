@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ContenderMessage } from './_contender-child.js';
+import type { ContenderMessage, ContenderRequest } from './_contender-child.js';
 import type { ContenderContext } from './contenders/_serve.js';
-import type { LoadJob, LoadOutcome } from './_load-child.js';
+import type { CpuMark, LoadJob, LoadOutcome } from './_load-child.js';
 
 /** The bench/ directory. */
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -19,7 +19,23 @@ const START_TIMEOUT_MS = 60_000;
 /** A running contender server. */
 export interface RunningContender {
   readonly url: string;
+  /** The server process's CPU time so far (user + system), in µs. */
+  cpuUs(): Promise<number>;
   stop(): Promise<void>;
+}
+
+function askCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: ContenderMessage): void => {
+      if (message.type !== 'cpu') return;
+      child.off('message', onMessage);
+      resolve(message.us);
+    };
+    child.on('message', onMessage);
+    child.send({ type: 'cpu' } satisfies ContenderRequest, (error) => {
+      if (error !== null) reject(error);
+    });
+  });
 }
 
 function logStream(name: string): NodeJS.WritableStream {
@@ -60,8 +76,8 @@ export function startContender(logName: string, module: string, context: Contend
     }, START_TIMEOUT_MS);
     child.once('message', (message: ContenderMessage) => {
       clearTimeout(timer);
-      if (message.type === 'ready') resolve({ url: `http://127.0.0.1:${message.port}`, stop: () => stopChild(child) });
-      else {
+      if (message.type === 'ready') resolve({ url: `http://127.0.0.1:${message.port}`, cpuUs: () => askCpu(child), stop: () => stopChild(child) });
+      else if (message.type === 'unavailable') {
         void stopChild(child);
         resolve(message.reason);
       }
@@ -105,9 +121,34 @@ export async function runJsonScript<T>(script: string, env: Record<string, strin
 
 /**
  * Run load jobs one after the other in one load-generator process; one outcome per job,
- * in order. A job that failed has `error`; a crashed process rejects.
+ * in order. A job that failed has `error`; a crashed process rejects. `sampleCpu`
+ * answers the load generator's requests for the server's CPU time (µs) around each
+ * measured run.
  */
-export async function runLoadJobs(jobs: readonly LoadJob[]): Promise<LoadOutcome<unknown>[]> {
-  const { stdout } = await runScript('_load-child.ts', { BENCH_JOBS: JSON.stringify(jobs) });
-  return stdout.trim().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as LoadOutcome<unknown>);
+export function runLoadJobs(jobs: readonly LoadJob[], sampleCpu?: () => Promise<number>): Promise<LoadOutcome<unknown>[]> {
+  const child = spawn(process.execPath, tsxArgs('_load-child.ts'), {
+    env: { ...process.env, BENCH_JOBS: JSON.stringify(jobs) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  child.on('message', (message: CpuMark) => {
+    if (message.mark === undefined) return;
+    (sampleCpu ?? (() => Promise.resolve(Number.NaN)))().then(
+      (us) => child.connected && child.send({ cpuUs: us }),
+      (error: unknown) => child.connected && child.send({ cpuUs: Number.NaN, error: String(error) }),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code !== 0) {
+        reject(new Error(`_load-child.ts failed (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+        return;
+      }
+      resolve(stdout.trim().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as LoadOutcome<unknown>));
+    });
+  });
 }

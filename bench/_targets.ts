@@ -24,6 +24,11 @@ function why(http: readonly ContenderResults[], id: string): string {
   return `${id}: no measurement`;
 }
 
+function medianCpu(http: readonly ContenderResults[], id: string, which: 'throughput' | 'hotSession'): number | undefined {
+  const values = (http.find((result) => result.id === id)?.[which] ?? []).map((run) => run.cpuUsPerRequest).filter((value) => Number.isFinite(value));
+  return spread(values)?.median;
+}
+
 function ratioCheck(http: readonly ContenderResults[], target: string, ours: [string, 'throughput' | 'hotSession'], theirs: [string, 'throughput' | 'hotSession'], atLeast: number): TargetCheck {
   const a = medianRps(http, ...ours);
   const b = medianRps(http, ...theirs);
@@ -31,7 +36,11 @@ function ratioCheck(http: readonly ContenderResults[], target: string, ours: [st
   const ratio = a / b;
   const verdict = ratio >= atLeast ? 'pass' : 'miss';
   const by = verdict === 'miss' ? `, short by ${((1 - ratio / atLeast) * 100).toFixed(0)} %` : '';
-  return { target, measured: `${ratio.toFixed(2)}× (${Math.round(a)} vs ${Math.round(b)} req/s)${by}`, verdict };
+  const cpuA = medianCpu(http, ...ours);
+  const cpuB = medianCpu(http, ...theirs);
+  // Less CPU per request is better, so the CPU-based ratio is theirs over ours.
+  const byCpu = cpuA !== undefined && cpuB !== undefined && cpuA > 0 ? `; by server CPU per request ${(cpuB / cpuA).toFixed(2)}× (${Math.round(cpuA)} vs ${Math.round(cpuB)} µs)` : '';
+  return { target, measured: `${ratio.toFixed(2)}× (${Math.round(a)} vs ${Math.round(b)} req/s)${by}${byCpu}`, verdict };
 }
 
 /** Check every target the run has numbers for. */
