@@ -28,8 +28,9 @@ export const PEER_OF_STORE: Partial<Record<StoreName, string>> = {
   postgres: 'express-session + connect-pg-simple',
 };
 
-/** Ids of the ceilings. */
+/** Id of the bare node:http ceiling. */
 export const NODE_HTTP = 'node:http (no session)';
+/** Id of the Express-without-session ceiling. */
 export const EXPRESS_BARE = 'Express (no session)';
 
 const SERVICE_OF_STORE: Partial<Record<StoreName, 'redis' | 'postgres' | 'mysql' | 'memcached'>> = {

@@ -7,6 +7,7 @@ import type { Contender } from './_serve.js';
 
 const FileStore = createFileStore(session);
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = ({ secret, tmpDir }) =>
   startExpressSession(secret, new FileStore({ path: join(tmpDir, 'peer-sessions') }));
 export default start;

@@ -6,5 +6,6 @@ import type { Contender } from './_serve.js';
 
 const MemoryStore = createMemoryStore(session);
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = ({ secret }) => startExpressSession(secret, new MemoryStore({ checkPeriod: 86_400_000 }));
 export default start;

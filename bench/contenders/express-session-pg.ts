@@ -7,6 +7,7 @@ import { serviceUrl, type Contender } from './_serve.js';
 
 const PgStore = createPgStore(session);
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = async (context) => {
   const pool = new pg.Pool({ connectionString: serviceUrl(context, 'postgres') });
   return startExpressSession(context.secret, new PgStore({ pool, createTableIfMissing: true, tableName: 'peer_session' }));

@@ -4,6 +4,7 @@ import { createClient } from 'redis';
 import { startExpressSession } from './_express-session.js';
 import { serviceUrl, type Contender } from './_serve.js';
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = async (context) => {
   const client = createClient({ url: serviceUrl(context, 'redis') });
   await client.connect();

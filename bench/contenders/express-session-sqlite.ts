@@ -9,6 +9,7 @@ import type { Contender } from './_serve.js';
 
 const SqliteStore = createSqliteStore(session);
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = ({ secret, tmpDir }) => {
   const db = new Database(join(tmpDir, 'peer-sessions.db'));
   const store = new SqliteStore({ client: db, expired: { clear: true, intervalMs: 900_000 } });

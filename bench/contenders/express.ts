@@ -4,6 +4,7 @@ import { listen, work, type Contender } from './_serve.js';
 
 let hits = 0;
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = () => {
   const app = express();
   app.post('/hit', async (req, res) => {

@@ -11,6 +11,7 @@ interface FastifySessionLike {
   set(key: 'hits', value: number): void;
 }
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = async ({ secret }) => {
   const app = Fastify();
   await app.register(fastifyCookie);

@@ -5,6 +5,7 @@ import session from '../../src/adapters/express.js';
 import { openBenchStore } from './_sessionlock.js';
 import { listen, work, type Contender } from './_serve.js';
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = async (context) => {
   const store = await openBenchStore(context);
   const app = express();

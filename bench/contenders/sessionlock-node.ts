@@ -3,6 +3,7 @@ import { sessions } from '../../src/adapters/node.js';
 import { createBenchManager, nextHits } from './_sessionlock.js';
 import { answer, isHit, listen, work, type Contender } from './_serve.js';
 
+/** Start this contender's server on a free loopback port. */
 const start: Contender = async (context) => {
   const manager = await createBenchManager(context);
   return listen(
