@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders';
-const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders'];
+type Callable = (this: ServerResponse, ...args: unknown[]) => unknown;
 
 /**
  * Holds back everything that would send a `node:http` response's headers until `before`
@@ -15,14 +15,23 @@ export function gateResponse(
   before: () => Promise<string | undefined>,
   onFailure: (error: unknown) => void,
 ): void {
-  const originals = new Map<Method, (...args: unknown[]) => unknown>();
-  for (const method of METHODS) originals.set(method, (res[method] as (...args: unknown[]) => unknown).bind(res));
+  // The methods as they were (usually the prototype's), put back by plain assignment:
+  // deleting own properties would turn every response object into a slow dictionary-mode
+  // object, which showed in the profile of Node's own http code.
+  const writeHead = res.writeHead as Callable;
+  const write = res.write as Callable;
+  const end = res.end as Callable;
+  const flushHeaders = res.flushHeaders as Callable;
+  const originals: Record<Method, Callable> = { writeHead, write, end, flushHeaders };
+  const target = res as unknown as Record<Method, Callable>;
   const queued: [Method, unknown[]][] = [];
   let started = false;
 
   const restore = (): void => {
-    // Dropping the own properties uncovers the prototype's methods again.
-    for (const method of METHODS) Reflect.deleteProperty(res, method);
+    target.writeHead = writeHead;
+    target.write = write;
+    target.end = end;
+    target.flushHeaders = flushHeaders;
   };
 
   const release = async (): Promise<void> => {
@@ -36,21 +45,20 @@ export function gateResponse(
     }
     restore();
     if (setCookie !== undefined && !res.headersSent) res.appendHeader('Set-Cookie', setCookie);
-    for (const [method, args] of queued) (originals.get(method) as (...a: unknown[]) => unknown)(...args);
+    for (const [method, args] of queued) originals[method].apply(res, args);
   };
 
-  for (const method of METHODS) {
-    Object.defineProperty(res, method, {
-      configurable: true,
-      writable: true,
-      value: (...args: unknown[]): unknown => {
-        queued.push([method, args]);
-        if (!started) {
-          started = true;
-          void release();
-        }
-        return method === 'write' ? true : res;
-      },
-    });
-  }
+  const hold = (method: Method): Callable =>
+    function heldUntilCommitted(this: ServerResponse, ...args: unknown[]): unknown {
+      queued.push([method, args]);
+      if (!started) {
+        started = true;
+        void release();
+      }
+      return method === 'write' ? true : res;
+    };
+  target.writeHead = hold('writeHead');
+  target.write = hold('write');
+  target.end = hold('end');
+  target.flushHeaders = hold('flushHeaders');
 }
