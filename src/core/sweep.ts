@@ -15,12 +15,14 @@ export interface SweepOptions {
    */
   batchSize?: number;
   /**
-   * Longest one batch may hold the event loop, in ms. Stores with synchronous drivers
-   * (SQLite) block while a batch runs, so the batch size adapts: halved or scaled down
-   * when a batch blocked longer, doubled when it blocked less than half of this. Stores
-   * whose batches are asynchronous never block and so run at `batchSize`. After a batch
-   * that held the loop, the sweep pauses as long again, so it never takes more than half
-   * of the loop's time from requests. @default 5
+   * Longest one batch may hold the event loop, or a lock that requests wait for, in ms.
+   * A store with a synchronous driver blocks the loop while a batch runs (SQLite without
+   * its worker); SQLite's worker thread holds the database's write lock instead, which
+   * every request's write then waits for. So the batch size adapts: scaled down when a
+   * batch held either longer, doubled when it held it less than half of this. Stores whose
+   * batches hold neither run at `batchSize`. After a batch that held one, the sweep pauses
+   * as long again, so it never takes more than half of the loop's (or the lock's) time
+   * from requests. @default 5
    */
   maxBlockMs?: number;
   /** The sweep stops after this many ms and the rest waits for the next one. @default 10000 */
@@ -123,7 +125,9 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
     } catch (error) {
       throw new StoreError(store.name, 'sweep', { cause: error });
     }
-    limit = nextLimit(limit, blockedMs, maxBlockMs, batchSize);
+    // A batch run off the loop still holds requests back while it holds their write lock.
+    const heldMs = Math.max(blockedMs, result.lockMs ?? 0);
+    limit = nextLimit(limit, heldMs, maxBlockMs, batchSize);
     maxBatchBlockMs = Math.max(maxBatchBlockMs, blockedMs);
     deleted += result.deleted;
     batches += 1;
@@ -131,7 +135,7 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
     if (!result.more) return done(false);
     if (elapsedMs >= budgetMs || control.signal?.aborted === true) return done(true);
     if (control.afterBatch !== undefined && !(await control.afterBatch({ deleted, batches, elapsedMs }))) return done(true);
-    // Requests get at least as much of the loop as the batch took.
-    await (blockedMs >= 1 ? sleep(blockedMs) : yieldToEventLoop());
+    // Requests get at least as much of the loop (or the lock) as the batch took.
+    await (heldMs >= 1 ? sleep(heldMs) : yieldToEventLoop());
   }
 }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { native } from './_native/sqlite.js';
-import { startCheckpointer, type Checkpointer } from './_sqlite-checkpointer.js';
+import { startSqliteWorker, type SqliteWorker } from './_sqlite-worker.js';
 import { explainBusy, explainRefusal, type LeaseState } from './_lease-record.js';
 import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
 
@@ -22,12 +22,14 @@ export interface SqliteStoreOptions {
   /** How long the asynchronous retries go on before the error is thrown, in ms. @default 5000 */
   busyRetryMs?: number;
   /**
-   * Where WAL checkpoints run. `'thread'`: every `checkpointIntervalMs` in a worker
-   * thread with its own connection, so copying the log into the database (and its fsync)
-   * never blocks the event loop; `'auto'`: SQLite's automatic checkpoint, inside whichever
-   * write passes 1000 pages of log. @default 'thread' for a file the store opens, else 'auto'
+   * Run WAL checkpoints and sweep batches in a worker thread with its own connection, so
+   * neither copying the log into the database (and its fsync) nor a sweep's `DELETE` ever
+   * runs on the event loop. Off, SQLite checkpoints automatically inside whichever write
+   * passes 1000 pages of log, and sweep batches run on the loop. Only for a file the store
+   * opens (`:memory:` and a passed-in `database` have nothing a second connection could
+   * share). @default true
    */
-  checkpoint?: 'thread' | 'auto';
+  worker?: boolean;
   /** Pause between background checkpoints, in ms. @default 200 */
   checkpointIntervalMs?: number;
 }
@@ -97,13 +99,16 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
   db.exec(native.schema);
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   const ownsFile = options.database === undefined && path !== ':memory:';
-  let checkpointer: Checkpointer | undefined;
-  if ((options.checkpoint ?? (ownsFile ? 'thread' : 'auto')) === 'thread' && ownsFile) {
-    checkpointer = startCheckpointer(path, options.checkpointIntervalMs ?? 200, (error) => {
-      // Never let the log grow unchecked: back to SQLite's own checkpoints, and say so.
-      if (db.open) db.pragma('wal_autocheckpoint = 1000');
-      process.emitWarning(error);
-    });
+  let worker: SqliteWorker | undefined;
+  if ((options.worker ?? true) && ownsFile) {
+    worker = startSqliteWorker(
+      { path, sweepSql: native.sweep, checkpointIntervalMs: options.checkpointIntervalMs ?? 200, busyTimeoutMs: busyRetryMs },
+      (error) => {
+        // Never let the log grow unchecked: back to SQLite's own checkpoints, and say so.
+        if (db.open) db.pragma('wal_autocheckpoint = 1000');
+        process.emitWarning(error);
+      },
+    );
     db.pragma('wal_autocheckpoint = 0');
   }
 
@@ -192,7 +197,14 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
     renew(id, token, leaseMs) {
       return run(() => statements.renew.get({ id, token, now: Date.now(), lease_ms: leaseMs }) !== undefined);
     },
-    sweep({ graceMs, limit }) {
+    async sweep({ graceMs, limit }) {
+      if (worker?.running === true) {
+        // Off the loop; the worker's connection waits out another writer's lock itself.
+        // The instant is read here: a batch that runs a little later is only stricter
+        // (a lease that lapsed meanwhile still counts; the cutoff is earlier).
+        const { deleted, busyMs } = await worker.sweep(Date.now(), graceMs, limit);
+        return { deleted, more: deleted >= limit, lockMs: busyMs };
+      }
       return run(() => {
         const now = Date.now();
         const { changes } = statements.sweep.run({ now, cutoff: now - graceMs, limit });
@@ -200,7 +212,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
       });
     },
     async close() {
-      await checkpointer?.stop();
+      await worker?.stop();
       if (options.database === undefined && db.open) db.close();
     },
   };

@@ -99,6 +99,12 @@ export interface SweepBatchResult {
   readonly deleted: number;
   /** True when the batch hit `limit`, so more may be left. */
   readonly more: boolean;
+  /**
+   * For a batch that ran off the event loop but held a lock that requests' writes wait
+   * for (SQLite's worker thread holds the database's write lock): how long, in ms. The
+   * sweep sizes batches and pauses by it as it does by event-loop time.
+   */
+  readonly lockMs?: number;
 }
 
 /** What a store can promise, as data, so the core and the conformance suite can read it. */

@@ -1,0 +1,184 @@
+/**
+ * The SQLite store's work that must not run on the event loop, in a worker thread with
+ * its own connection. better-sqlite3 has no asynchronous calls, so anything slow it does
+ * holds the loop for its whole length:
+ *
+ * - WAL checkpoints. SQLite's automatic checkpoint runs inside whichever write makes the
+ *   log pass 1000 pages, copying the log into the database and fsyncing it; on a busy disk
+ *   that held the loop for 100–270 ms at a time while a sweep removed a large backlog. The
+ *   worker runs passive checkpoints on a timer instead (they never block other
+ *   connections' readers or writers), and the store's connection turns its own off.
+ * - Sweep batches. Even a small batched `DELETE` held the loop 40–200 ms on this disk
+ *   (index and page writes that wait on I/O). The worker runs the store's own `sweep`
+ *   statement, so the loop only posts a message and awaits the reply. Its connection may
+ *   wait for the write lock as long as the store's retries would (it is off the loop).
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** What one sweep batch in the worker did. */
+export interface WorkerSweepResult {
+  /** Records removed. */
+  readonly deleted: number;
+  /** How long the `DELETE` ran in the worker (holding the database's write lock), in ms. */
+  readonly busyMs: number;
+}
+
+/** A running worker. */
+export interface SqliteWorker {
+  /** False once the worker has failed or stopped; the store then does the work itself. */
+  readonly running: boolean;
+  /**
+   * Run one sweep batch (the store's `sweep` statement) in the worker, as of `now` (epoch
+   * ms on the store's clock, read on the calling thread like every other statement's).
+   * Rejects with the driver's error.
+   */
+  sweep(now: number, graceMs: number, limit: number): Promise<WorkerSweepResult>;
+  /** Let queued batches finish, stop the checkpoint timer and close the worker's connection. */
+  stop(): Promise<void>;
+}
+
+/** Where the worker finds the database and what it runs. */
+export interface SqliteWorkerOptions {
+  /** Database file (never `:memory:`: the worker needs the same database). */
+  readonly path: string;
+  /** The store's `sweep` statement (src/stores/_native/sqlite.ts). */
+  readonly sweepSql: string;
+  /** Pause between passive checkpoints, in ms. */
+  readonly checkpointIntervalMs: number;
+  /** How long the worker's connection waits for another connection's write lock, in ms. */
+  readonly busyTimeoutMs: number;
+}
+
+type FromWorker =
+  | { readonly kind: 'swept'; readonly id: number; readonly deleted: number; readonly busyMs: number }
+  | { readonly kind: 'sweepFailed'; readonly id: number; readonly message: string; readonly code?: string }
+  | { readonly kind: 'checkpointFailed'; readonly message: string };
+
+// Evaluated in the worker. Node may run evaluated code as CommonJS or as an ES module
+// (it follows the nearest package.json "type"), so the source uses only what both allow:
+// dynamic import(), with the driver's URL resolved here, where resolution is reliable.
+// Messages are handled one at a time, in order, so a 'stop' runs after queued batches.
+const WORKER_SOURCE = `
+(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const { performance } = await import('node:perf_hooks');
+  const { default: Database } = await import(workerData.driverUrl);
+  const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+  // Per connection: without it every commit of a batch would fsync the log.
+  db.pragma('synchronous = NORMAL');
+  // The timer below checkpoints; a commit of a batch should not also do it.
+  db.pragma('wal_autocheckpoint = 0');
+  const sweep = db.prepare(workerData.sweepSql);
+  const timer = setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch (error) {
+      parentPort.postMessage({ kind: 'checkpointFailed', message: error instanceof Error ? error.message : String(error) });
+    }
+  }, workerData.checkpointIntervalMs);
+  parentPort.on('message', (message) => {
+    if (message.kind === 'sweep') {
+      try {
+        const startedAt = performance.now();
+        const { changes } = sweep.run({ now: message.now, cutoff: message.now - message.graceMs, limit: message.limit });
+        parentPort.postMessage({ kind: 'swept', id: message.id, deleted: changes, busyMs: performance.now() - startedAt });
+      } catch (error) {
+        const code = error !== null && typeof error === 'object' && typeof error.code === 'string' ? error.code : undefined;
+        parentPort.postMessage({ kind: 'sweepFailed', id: message.id, message: error instanceof Error ? error.message : String(error), code });
+      }
+      return;
+    }
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  });
+})();
+`;
+
+function driverUrl(): string {
+  // tsup's shims give the CommonJS build an \`import.meta.url\` too.
+  return pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
+}
+
+/**
+ * Start the worker for the database at `path`. `onFailure` receives an error the worker
+ * met outside a sweep (a failed checkpoint, a worker that could not start or died); the
+ * caller then goes back to SQLite's automatic checkpoints. Sweep errors are not reported
+ * there: they reject the sweep that met them.
+ */
+export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (error: Error) => void): SqliteWorker {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { driverUrl: driverUrl(), ...options },
+  });
+  // Checkpoints are housekeeping: they must not keep the process alive; a pending sweep does (below).
+  worker.unref();
+  let running = true;
+  let stopping = false;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (result: WorkerSweepResult) => void; reject: (error: Error) => void }>();
+  let failed = false;
+  const fail = (error: Error): void => {
+    if (failed) return;
+    failed = true;
+    onFailure(error);
+  };
+  const settle = (id: number): { resolve: (result: WorkerSweepResult) => void; reject: (error: Error) => void } | undefined => {
+    const waiter = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0 && !stopping) worker.unref();
+    return waiter;
+  };
+  worker.on('error', (error) => {
+    running = false;
+    fail(error);
+  });
+  worker.on('message', (message: FromWorker) => {
+    if (message.kind === 'checkpointFailed') {
+      fail(new Error(`sqlite store: a background WAL checkpoint failed: ${message.message}`));
+    } else if (message.kind === 'swept') {
+      settle(message.id)?.resolve({ deleted: message.deleted, busyMs: message.busyMs });
+    } else {
+      // Rebuilt with the driver's code, so callers can tell SQLITE_BUSY from other failures.
+      settle(message.id)?.reject(Object.assign(new Error(message.message), message.code === undefined ? {} : { code: message.code }));
+    }
+  });
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      running = false;
+      for (const [id, waiter] of pending) {
+        pending.delete(id);
+        waiter.reject(new Error('sqlite store: the worker thread exited before the sweep batch finished'));
+      }
+      resolve();
+    }),
+  );
+  return {
+    get running() {
+      return running && !stopping;
+    },
+    sweep(now, graceMs, limit) {
+      return new Promise<WorkerSweepResult>((resolve, reject) => {
+        if (!running || stopping) {
+          reject(new Error('sqlite store: the worker thread is not running'));
+          return;
+        }
+        const id = nextId;
+        nextId += 1;
+        pending.set(id, { resolve, reject });
+        // Someone awaits the reply: the process must live until it comes.
+        worker.ref();
+        worker.postMessage({ kind: 'sweep', id, now, graceMs, limit });
+      });
+    },
+    async stop() {
+      stopping = true;
+      // Held alive again until it has closed its connection, or the wait would end the process.
+      worker.ref();
+      worker.postMessage({ kind: 'stop' });
+      await exited;
+    },
+  };
+}

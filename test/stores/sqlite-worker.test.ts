@@ -1,0 +1,178 @@
+// The SQLite store's worker thread (src/stores/_sqlite-worker.ts): the store's own
+// connection never checkpoints, the worker does, and close() stops it; sweep batches run
+// in the worker with the same contract as on the loop, and its failures reach the caller.
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { createSessionId, storeKeyOf } from '../../src/core/ids.js';
+import { createSqliteStore } from '../../src/stores/sqlite.js';
+
+async function fill(store: ReturnType<typeof createSqliteStore>, count: number): Promise<void> {
+  const now = Date.now();
+  for (let i = 0; i < count; i += 1) {
+    const result = await store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: 'x'.repeat(500), expiresAt: now + 60_000, createdAt: now });
+    assert.equal(result.status, 'ok');
+  }
+}
+
+/** Frames of the log not yet copied into the database, as a passive checkpoint of another connection reports them. */
+function pendingFrames(path: string): number {
+  const db = new Database(path);
+  try {
+    const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    return (row?.log ?? 0) - (row?.checkpointed ?? 0);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * True when the log holds frames not yet copied. Asked through a read-only connection,
+ * which cannot copy them itself: SQLite answers an I/O error when there is work it may
+ * not do, and the counts when there is none.
+ */
+function uncopied(path: string): boolean {
+  const probe = new Database(path, { readonly: true });
+  try {
+    const [row] = probe.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    return row !== undefined && row.log > row.checkpointed;
+  } catch (error) {
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_IOERR')) return true;
+    throw error;
+  } finally {
+    probe.close();
+  }
+}
+
+describe('sqlite store: background WAL checkpoints', () => {
+  it('checkpoints in a worker thread, not in the writes, and stops on close', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    const store = createSqliteStore({ path, checkpointIntervalMs: 20 });
+    await fill(store, 3000);
+    // Polled: the worker's timer runs on its own thread; at most 100 tries of 20 ms.
+    let copied = false;
+    for (let i = 0; i < 100 && !copied; i += 1) {
+      await sleep(20);
+      copied = !uncopied(path);
+    }
+    assert.ok(copied, 'the worker copied the whole log into the database');
+    assert.ok(statSync(`${path}-wal`).size > 1000 * 4096, 'the log passed 1000 pages: an automatic checkpoint would have run in a write');
+    await store.close();
+    assert.equal(pendingFrames(path), 0);
+  });
+
+  it("the store's own connection does not checkpoint: with the worker idle, the log stays uncopied", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    const store = createSqliteStore({ path, checkpointIntervalMs: 3_600_000 });
+    await fill(store, 3000);
+    assert.equal(uncopied(path), true, 'frames past 1000 pages were left for the worker');
+    await store.close();
+  });
+});
+
+/** Rows straight into the table: `expired` long expired, one of them leased for a minute, and `live` live ones. */
+function seed(path: string, expired: number, live: number): void {
+  const db = new Database(path);
+  try {
+    const now = Date.now();
+    const insert = db.prepare(
+      'INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until) VALUES (?, ?, ?, ?, 1, ?, ?)',
+    );
+    for (let i = 0; i < expired; i += 1) {
+      const leased = i === 0;
+      insert.run(storeKeyOf(createSessionId()), '{}', now - 7_200_000, now - 3_600_000, leased ? 'token' : null, leased ? now + 60_000 : 0);
+    }
+    for (let i = 0; i < live; i += 1) insert.run(storeKeyOf(createSessionId()), '{}', now, now + 3_600_000, null, 0);
+  } finally {
+    db.close();
+  }
+}
+
+function rowCount(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM sessionlock_sessions').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('sqlite store: sweep batches in the worker thread', () => {
+  for (const worker of [true, false]) {
+    it(`one batch per call, \`more\` at the limit, leased and live rows kept (worker: ${String(worker)})`, async () => {
+      const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+      const store = createSqliteStore({ path, worker });
+      seed(path, 6, 3);
+      const first = await store.sweep?.({ graceMs: 60_000, limit: 3 });
+      assert.equal(first?.deleted, 3);
+      assert.equal(first?.more, true);
+      // The worker says how long it held the write lock; on the loop, the loop's own timing counts.
+      assert.equal(typeof first?.lockMs, worker ? 'number' : 'undefined');
+      const second = await store.sweep?.({ graceMs: 60_000, limit: 3 });
+      assert.equal(second?.deleted, 2, 'the leased expired row stays');
+      assert.equal(second?.more, false);
+      assert.equal(rowCount(path), 4);
+      await store.close();
+    });
+  }
+
+  it("waits in the worker for another connection's write lock, while the event loop goes on", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+    const store = createSqliteStore({ path, busyRetryMs: 5000 });
+    seed(path, 5, 0);
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    let settled = false;
+    const sweeping = store.sweep?.({ graceMs: 60_000, limit: 100 }).finally(() => (settled = true));
+    // Timers fire on this loop while the worker's connection waits for the lock.
+    let ticks = 0;
+    for (let i = 0; i < 10; i += 1) {
+      await sleep(10);
+      ticks += 1;
+    }
+    assert.equal(ticks, 10);
+    assert.equal(settled, false, 'the batch waits for the lock');
+    holder.exec('COMMIT');
+    holder.close();
+    assert.deepEqual({ deleted: (await sweeping)?.deleted, more: (await sweeping)?.more }, { deleted: 4, more: false }, 'all but the leased row');
+    await store.close();
+  });
+
+  it("rejects with the driver's error (SQLITE_BUSY) when the lock is held past busyRetryMs", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+    const store = createSqliteStore({ path, busyRetryMs: 50 });
+    seed(path, 5, 0);
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await assert.rejects(store.sweep?.({ graceMs: 60_000, limit: 100 }) ?? Promise.resolve(), (error: { code?: unknown }) => {
+        assert.match(String(error.code), /^SQLITE_BUSY/);
+        return true;
+      });
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    assert.equal(rowCount(path), 5);
+    await store.close();
+  });
+
+  it('a batch queued before close() finishes; a sweep after a passed-in database runs on the loop', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+    const store = createSqliteStore({ path });
+    seed(path, 4, 1);
+    const sweeping = store.sweep?.({ graceMs: 60_000, limit: 100 });
+    await store.close();
+    assert.equal((await sweeping)?.deleted, 3);
+    const database = new Database(path);
+    const shared = createSqliteStore({ database });
+    const result = await shared.sweep?.({ graceMs: 60_000, limit: 100 });
+    assert.equal(result?.lockMs, undefined);
+    await shared.close();
+    database.close();
+  });
+});
