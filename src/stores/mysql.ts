@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import { ConfigError } from '../errors.js';
 import { native } from './_native/mysql.js';
+import { onceUntilSuccess } from './_once.js';
 import { explainBusy, explainRefusal, type LeaseState } from './_lease-record.js';
 import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
 
@@ -124,8 +125,6 @@ export function createMysqlStore(options: MysqlStoreOptions): SessionStore {
   const pool = poolFrom(options);
   const ownsPool = options.pool === undefined;
   const oneTripAcquire = allowsMultipleStatements(pool);
-  let schemaDone = options.migrate === false;
-  let schemaPending: Promise<void> | undefined;
 
   async function migrate(): Promise<void> {
     const connection = await pool.getConnection();
@@ -151,19 +150,7 @@ export function createMysqlStore(options: MysqlStoreOptions): SessionStore {
   }
 
   /** Sets the schema up once; a failure (database down) is retried by the next call. */
-  async function ready(): Promise<void> {
-    if (schemaDone) return;
-    schemaPending ??= migrate().then(
-      () => {
-        schemaDone = true;
-      },
-      (error: unknown) => {
-        schemaPending = undefined;
-        throw error;
-      },
-    );
-    await schemaPending;
-  }
+  const ready = onceUntilSuccess(migrate, options.migrate === false);
 
   /** Runs `body` on one pooled connection, so a statement and its follow-up share it. */
   async function withConnection<T>(body: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { ConfigError } from '../errors.js';
 import { native } from './_native/postgres.js';
+import { onceUntilSuccess } from './_once.js';
 import { ReleaseListener } from './_pg-listener.js';
 import { explainBusy, explainRefusal, type LeaseState } from './_lease-record.js';
 import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
@@ -150,8 +151,6 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
     notifications: listener !== undefined,
   };
 
-  let schemaDone = options.migrate === false;
-  let schemaPending: Promise<void> | undefined;
 
   async function migrate(): Promise<void> {
     const client = await pool.connect();
@@ -179,21 +178,10 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
   }
 
   /** Sets the schema up once; a failure (database down) is retried by the next call. */
-  function schemaReady(): Promise<void> {
-    schemaPending ??= migrate().then(
-      () => {
-        schemaDone = true;
-      },
-      (error: unknown) => {
-        schemaPending = undefined;
-        throw error;
-      },
-    );
-    return schemaPending;
-  }
+  const schemaReady = onceUntilSuccess(migrate, options.migrate === false);
 
   async function run<R extends object>(statement: Statement, values: unknown[]): Promise<R[]> {
-    if (!schemaDone) await schemaReady();
+    await schemaReady();
     // Named, so each pooled connection parses and plans the statement once.
     const result = await pool.query<R>({ name: `sessionlock_${statement}`, text: native[statement], values });
     return result.rows;
@@ -238,7 +226,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
       return (await run('renew', [key, token, leaseMs])).length > 0;
     },
     async sweep({ graceMs, limit }) {
-      if (!schemaDone) await schemaReady();
+      await schemaReady();
       const result = await pool.query({ name: 'sessionlock_sweep', text: native.sweep, values: [graceMs, limit] });
       const deleted = result.rowCount ?? 0;
       return { deleted, more: deleted >= limit };
