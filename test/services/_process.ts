@@ -340,3 +340,20 @@ export function unprivilegedUser(): { uid: number; gid: number } | undefined {
   if (fields === undefined || fields[2] === undefined || fields[3] === undefined) throw new Error('user nobody not found in /etc/passwd');
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
+
+/**
+ * Retry a synchronous readiness probe every 50 ms until it stops throwing, for at most
+ * {@link START_TIMEOUT_MS}: database servers accept TCP before they accept queries.
+ */
+export async function untilReady(probe: () => unknown): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    try {
+      probe();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await sleep(50);
+  }
+}

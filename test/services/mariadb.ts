@@ -2,9 +2,8 @@
 // data directory, a database `sessionlock` and a password user that may use only it.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  START_TIMEOUT_MS,
+  untilReady,
   ensureBinary,
   freePort,
   isRoot,
@@ -87,15 +86,3 @@ export async function startMariadb(options: { port?: number } = {}): Promise<Mar
   return Object.assign(handle, { url: `mysql://sessionlock:${password}@127.0.0.1:${port}/sessionlock`, socketPath });
 }
 
-async function untilReady(probe: () => unknown): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    try {
-      probe();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(50);
-  }
-}

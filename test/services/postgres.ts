@@ -4,9 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  START_TIMEOUT_MS,
+  untilReady,
   ensureBinary,
   freePort,
   postgresBinDirs,
@@ -95,16 +94,3 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Po
   });
 }
 
-/** PostgreSQL accepts TCP connections before it accepts queries ("starting up"). */
-async function untilReady(probe: () => unknown): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    try {
-      probe();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(50);
-  }
-}
