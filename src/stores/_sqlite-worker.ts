@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 export interface WorkerSweepResult {
   /** Records removed. */
   readonly deleted: number;
-  /** How long the `DELETE` ran in the worker (holding the database's write lock), in ms. */
+  /** How long the batch held the database's write lock (the `DELETE` and its commit, not the wait for the lock), in ms. */
   readonly busyMs: number;
 }
 
@@ -71,6 +71,9 @@ const WORKER_SOURCE = `
   // The timer below checkpoints; a commit of a batch should not also do it.
   db.pragma('wal_autocheckpoint = 0');
   const sweep = db.prepare(workerData.sweepSql);
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
   const timer = setInterval(() => {
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
@@ -81,8 +84,17 @@ const WORKER_SOURCE = `
   parentPort.on('message', (message) => {
     if (message.kind === 'sweep') {
       try {
+        // Waiting for the write lock happens here, and is not time the batch held it.
+        begin.run();
         const startedAt = performance.now();
-        const { changes } = sweep.run({ now: message.now, cutoff: message.now - message.graceMs, limit: message.limit });
+        let changes;
+        try {
+          ({ changes } = sweep.run({ now: message.now, cutoff: message.now - message.graceMs, limit: message.limit }));
+          commit.run();
+        } catch (error) {
+          if (db.inTransaction) rollback.run();
+          throw error;
+        }
         parentPort.postMessage({ kind: 'swept', id: message.id, deleted: changes, busyMs: performance.now() - startedAt });
       } catch (error) {
         const code = error !== null && typeof error === 'object' && typeof error.code === 'string' ? error.code : undefined;

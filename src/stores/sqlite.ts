@@ -14,9 +14,12 @@ export interface SqliteStoreOptions {
   /** An open better-sqlite3 database to use instead; the store never closes it. */
   database?: Database.Database;
   /**
-   * How long one statement may wait synchronously for another process's write lock, in
-   * ms. Kept short because it blocks the event loop; past it, the store retries
-   * asynchronously with backoff. @default 5
+   * How long one statement may wait synchronously for another connection's write lock,
+   * in ms. Kept short because it blocks the event loop; past it, the store retries
+   * asynchronously with backoff. With the worker, 0: its sweep batches hold the write lock
+   * a few ms at a time, and every request meeting one would otherwise wait on the loop, one
+   * after another (8 concurrent requests stalled it 55 ms in bench/sweep.ts).
+   * @default 0 with the worker, else 5
    */
   busyTimeoutMs?: number;
   /** How long the asynchronous retries go on before the error is thrown, in ms. @default 5000 */
@@ -91,16 +94,17 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
   const path = options.path ?? './data/sessions.db';
   if (options.database === undefined && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = options.database ?? new Database(path, { timeout: 5000 });
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5;
+  const ownsFile = options.database === undefined && path !== ':memory:';
+  const useWorker = (options.worker ?? true) && ownsFile;
+  const busyTimeoutMs = options.busyTimeoutMs ?? (useWorker ? 0 : 5);
   const busyRetryMs = options.busyRetryMs ?? 5000;
   // Setup may wait for other processes starting at the same moment; requests may not.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(native.schema);
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
-  const ownsFile = options.database === undefined && path !== ':memory:';
   let worker: SqliteWorker | undefined;
-  if ((options.worker ?? true) && ownsFile) {
+  if (useWorker) {
     worker = startSqliteWorker(
       { path, sweepSql: native.sweep, checkpointIntervalMs: options.checkpointIntervalMs ?? 200, busyTimeoutMs: busyRetryMs },
       (error) => {
