@@ -18,8 +18,7 @@ export interface SqliteStoreOptions {
    * in ms. Kept short because it blocks the event loop; past it, the store retries
    * asynchronously with backoff. With the worker, 0: its sweep batches hold the write lock
    * a few ms at a time, and every request meeting one would otherwise wait on the loop, one
-   * after another (8 concurrent requests stalled it 55 ms in bench/sweep.ts).
-   * @default 0 with the worker, else 5
+   * after another, up to this long each. @default 0 with the worker, else 5
    */
   busyTimeoutMs?: number;
   /** How long the asynchronous retries go on before the error is thrown, in ms. @default 5000 */
