@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { bucketOf, ExpirySweeper } from './_file-expiry.js';
-import { acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming, type HeldLock } from './_file-lock.js';
+import { DirLockLostError, acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming, type HeldLock } from './_file-lock.js';
 import {
   assertKey,
   codeOf,
@@ -14,6 +14,9 @@ import {
 } from './_file-layout.js';
 import { decideAcquire, decideRenew, decideWrite, publicRecord, type LeasedRecord } from './_lease-record.js';
 import type { SessionStore, StoreCapabilities } from './types.js';
+
+/** Tries of one operation whose lock was lost before it could commit. */
+const MAX_LOCK_ATTEMPTS = 5;
 
 /** Options of the file store. */
 export interface FileStoreOptions {
@@ -83,14 +86,21 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     key: string,
     step: (entry: LeasedRecord | undefined) => { result: R; next: LeasedRecord | null | undefined },
   ): Promise<R> {
-    const lock = (await acquireDirLock(layout.lockPath(key), timing, true)) as HeldLock;
-    try {
-      const entry = await readRecord(layout.recordPath(key));
-      const { result, next } = step(entry);
-      await store(key, entry, next, lock);
-      return result;
-    } finally {
-      await releaseDirLock(lock);
+    for (let attempt = 1; ; attempt += 1) {
+      const lock = (await acquireDirLock(layout.lockPath(key), timing, true)) as HeldLock;
+      try {
+        const entry = await readRecord(layout.recordPath(key));
+        const { result, next } = step(entry);
+        await store(key, entry, next, lock);
+        return result;
+      } catch (error) {
+        // Losing the lock is detected before the rename or unlink that would commit, so
+        // nothing was written: the whole read-decide-write can run again. (Two processes
+        // reclaiming one stale lock at the same instant can make one of them lose it.)
+        if (!(error instanceof DirLockLostError) || attempt >= MAX_LOCK_ATTEMPTS) throw error;
+      } finally {
+        await releaseDirLock(lock);
+      }
     }
   }
 
