@@ -93,3 +93,5 @@ for await (const line of createInterface({ input: process.stdin })) {
   break;
 }
 agent.destroy();
+// The parent keeps its end of the pipe open; let go of ours so this process can exit.
+process.stdin.destroy();
