@@ -8,14 +8,10 @@ import { createSessionManager, isSessionError, type SessionManager } from '../..
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import { countingStore } from '../fixtures/counting-store.js';
+import { newCookie } from '../fixtures/new-cookie.js';
 
 const secret = 'test-secret';
 
-async function newCookie(manager: SessionManager, data: Record<string, unknown>): Promise<string> {
-  const session = await manager.open(undefined);
-  Object.assign(session.data, data);
-  return ((await manager.commit(session)) as string).split(';')[0] as string;
-}
 
 function hasCode(code: string) {
   return (error: unknown) => isSessionError(error) && error.code === code;

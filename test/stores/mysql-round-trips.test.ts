@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import mysql from 'mysql2/promise';
-import { createSessionManager, type SessionManager } from '../../src/index.js';
+import { createSessionManager } from '../../src/index.js';
 import { createMysqlStore } from '../../src/stores/mysql.js';
 import { requireServiceUrl } from '../services/require.js';
+import { newCookie } from '../fixtures/new-cookie.js';
 
 const url = requireServiceUrl('mysql');
 const secret = 'round-trip-test-secret';
@@ -27,11 +28,6 @@ function countQueries(pool: mysql.Pool): string[] {
   return sent;
 }
 
-async function newCookie(manager: SessionManager): Promise<string> {
-  const session = await manager.open(undefined);
-  session.data.hits = 0;
-  return ((await manager.commit(session)) as string).split(';')[0] as string;
-}
 
 async function measure(multipleStatements: boolean): Promise<Record<string, number>> {
   const pool = mysql.createPool({ uri: url, connectionLimit: 2, multipleStatements });

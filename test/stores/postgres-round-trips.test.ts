@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { createSessionManager, type SessionManager } from '../../src/index.js';
+import { createSessionManager } from '../../src/index.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import { requireServiceUrl } from '../services/require.js';
+import { newCookie } from '../fixtures/new-cookie.js';
 
 const secret = 'round-trip-test-secret';
 
@@ -24,11 +25,6 @@ function countStatements(pool: pg.Pool): string[] {
   return sent;
 }
 
-async function newCookie(manager: SessionManager): Promise<string> {
-  const session = await manager.open(undefined);
-  session.data.hits = 0;
-  return ((await manager.commit(session)) as string).split(';')[0] as string;
-}
 
 describe('postgres round trips per request', () => {
   it('costs 2 round trips exclusive and 1 readonly', async () => {

@@ -8,6 +8,7 @@ import { createSessionManager, type SessionManager } from '../../src/index.js';
 import { native } from '../../src/stores/_native/redis.js';
 import { createRedisStore } from '../../src/stores/redis.js';
 import { requireServiceUrl, requireServiceUrls } from '../services/require.js';
+import { newCookie } from '../fixtures/new-cookie.js';
 
 const secret = 'round-trip-test-secret';
 
@@ -31,11 +32,6 @@ function countCommands(client: Redis): string[] {
   return sent;
 }
 
-async function newCookie(manager: SessionManager): Promise<string> {
-  const session = await manager.open(undefined);
-  session.data.hits = 0;
-  return ((await manager.commit(session)) as string).split(';')[0] as string;
-}
 
 /** One request of each kind, returning the commands each sent. */
 async function measure(manager: SessionManager, sent: string[]): Promise<{ exclusive: string[]; readonly: string[]; untouched: string[] }> {
