@@ -124,10 +124,10 @@ async function measureStore(store: StoreName, rounds: number, services: ServiceU
   return result;
 }
 
-/** Scenario 5 for every cross-process store. */
-export async function runWakeup(rounds: number, services: ServiceUrls): Promise<WakeupResult[]> {
+/** Scenario 5 for each of `stores` (every cross-process store by default). */
+export async function runWakeup(rounds: number, services: ServiceUrls, stores: readonly StoreName[] = CROSS_PROCESS_STORES): Promise<WakeupResult[]> {
   const results: WakeupResult[] = [];
-  for (const store of CROSS_PROCESS_STORES) {
+  for (const store of stores) {
     process.stderr.write(`scenario 5: ${store}\n`);
     results.push(await measureStore(store, rounds, services));
   }

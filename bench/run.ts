@@ -61,6 +61,8 @@ const plan = smoke
 const startedAt = Date.now();
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 const contenders = CONTENDERS.filter((spec) => only === undefined || only.test(spec.id));
+// `--only` also picks the stores of scenario 5 (by store name: `--only postgres`).
+const wakeupStores = CROSS_PROCESS_STORES.filter((store) => only === undefined || only.test(store));
 const httpWanted = ['1', '2', '3'].some((scenario) => scenarios.has(scenario));
 
 // Only the servers this run needs; each comes from test/services (or the user's own, via
@@ -68,7 +70,7 @@ const httpWanted = ['1', '2', '3'].some((scenario) => scenarios.has(scenario));
 // "not available", not the run fail.
 const needed = new Set<ServiceName>();
 if (httpWanted) for (const spec of contenders) for (const service of spec.services) needed.add(service);
-if (scenarios.has('5')) for (const store of CROSS_PROCESS_STORES) if ((SERVICE_NAMES as readonly string[]).includes(store)) needed.add(store as ServiceName);
+if (scenarios.has('5')) for (const store of wakeupStores) if ((SERVICE_NAMES as readonly string[]).includes(store)) needed.add(store as ServiceName);
 if (args['without-services'] === true) needed.clear();
 process.stderr.write(`starting services: ${[...needed].join(', ') || 'none'}\n`);
 const services = await startServices([...needed]);
@@ -87,7 +89,7 @@ let memory: BenchResults['memory'] = [];
 try {
   if (httpWanted) http = await runHttpScenarios(contenders, plan, serviceUrls as ServiceUrls);
   if (scenarios.has('4')) sweep = await runSweep(quick);
-  if (scenarios.has('5')) wakeup = await runWakeup(plan.wakeupRounds, serviceUrls as ServiceUrls);
+  if (scenarios.has('5')) wakeup = await runWakeup(plan.wakeupRounds, serviceUrls as ServiceUrls, wakeupStores);
   if (scenarios.has('6')) memory = await runMemory(plan.memorySessions);
 } finally {
   await services.stop();

@@ -74,7 +74,13 @@ CREATE INDEX IF NOT EXISTS sessionlock_sessions_expires_at ON sessionlock_sessio
 -- holder's release will NOTIFY) and answers acquired = false with the lease expiry.
 -- No row: missing or expired. The CASE expressions run on the newest row version under
 -- the row lock, so two racing acquires can never both win.
-WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms)
+-- The statement commits without waiting for its WAL flush (synchronous_commit off for
+-- this transaction only): it changes nothing but the lease, and a lease lost in a server
+-- crash is safe, because the holder's write is then refused by its token. Sparing that
+-- fsync is about a third of a cross-process hand-off. Every write of session data keeps
+-- the server's own setting, and flushes any earlier lease change with it.
+WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms,
+                      set_config('synchronous_commit', 'off', true) AS commit_mode)
 UPDATE sessionlock_sessions AS s
 SET lease_token = CASE WHEN s.lease_token IS NULL OR s.lease_until <= clock.now_ms
                        THEN $2::text ELSE s.lease_token END,

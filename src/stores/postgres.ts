@@ -116,7 +116,15 @@ function poolFrom(options: PostgresStoreOptions): pg.Pool {
   }
   // A bounded connect, so a database that does not answer fails requests instead of
   // queueing them without end.
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
+  // Generic plans: every statement finds its row by primary key whatever the parameters,
+  // and re-planning the CTEs on each call (PostgreSQL's default for the first executions
+  // and whenever it judges custom plans cheaper) costs more than running them.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    options: '-c plan_cache_mode=force_generic_plan',
+  });
   // An idle pooled connection that dies (server restart) emits here; the pool drops it
   // and the next query opens a fresh one, whose failure reaches the caller.
   pool.on('error', () => undefined);

@@ -68,6 +68,28 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
+/**
+ * Switches a database to WAL and creates the schema. Two processes creating one new file
+ * at once can meet in a lock cycle that SQLite answers with SQLITE_BUSY at once, without
+ * its busy handler (seen when two bench processes started together), so setup retries
+ * until `giveUpMs`. It runs once, at start-up, which is why a blocking pause is acceptable.
+ */
+function setUpOnce(db: Database.Database, giveUpMs: number): void {
+  const giveUpAt = Date.now() + giveUpMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(native.schema);
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
+    }
+    Atomics.wait(pause, 0, 0, 5 + Math.random() * 20);
+  }
+}
+
 function toRecord(row: Pick<RecordRow, 'data' | 'created_at' | 'expires_at' | 'version'>): StoredRecord {
   return { data: row.data, createdAt: row.created_at, expiresAt: row.expires_at, version: row.version };
 }
@@ -98,9 +120,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
   const busyTimeoutMs = options.busyTimeoutMs ?? (useWorker ? 0 : 5);
   const busyRetryMs = options.busyRetryMs ?? 5000;
   // Setup may wait for other processes starting at the same moment; requests may not.
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(native.schema);
+  setUpOnce(db, busyRetryMs);
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   let worker: SqliteWorker | undefined;
   if (useWorker) {
