@@ -1,12 +1,14 @@
 // The load of bench/sweep.ts, in its own process so it does not share the server's event
 // loop: CONNECTIONS keep-alive connections, each one visitor with its own session cookie,
-// sending requests back to back. It records every request's start and end (epoch ms from
+// sending requests at a steady pace (SWEEP_CLIENT_RATE requests/s in all; 0 = back to
+// back). It records every request's start and end (epoch ms from
 // performance.timeOrigin, comparable with the server's clock on one host) and, when
 // told "stop <baselineFrom> <sweepStart> <sweepEnd>" on stdin, answers one JSON line of
 // latency figures for the requests before and overlapping the sweep, then exits.
 // Bounded: it stops by itself after SWEEP_CLIENT_LIMIT_S seconds.
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { quantile } from './_stats.js';
 
 /** Latency figures of one window, in ms. */
@@ -21,6 +23,9 @@ export interface WindowStats {
 const url = new URL(process.env.SWEEP_CLIENT_URL ?? 'http://127.0.0.1:1/');
 const connections = Number(process.env.SWEEP_CLIENT_CONNECTIONS ?? '8');
 const limitMs = Number(process.env.SWEEP_CLIENT_LIMIT_S ?? '240') * 1000;
+const rate = Number(process.env.SWEEP_CLIENT_RATE ?? '0');
+// Each visitor's interval between request starts; a late request is not made up for.
+const periodMs = rate > 0 ? (connections * 1000) / rate : 0;
 const agent = new Agent({ keepAlive: true, maxSockets: connections });
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -43,6 +48,9 @@ function once(cookie: string | undefined): Promise<{ cookie: string | undefined;
 
 async function visitor(): Promise<void> {
   let cookie: string | undefined;
+  // Staggered, so the visitors' requests spread over the interval instead of arriving together.
+  await sleep(Math.random() * periodMs);
+  let nextAt = now();
   while (running) {
     const startedAt = now();
     const result = await once(cookie);
@@ -50,6 +58,8 @@ async function visitor(): Promise<void> {
     ends.push(now());
     failed.push(!result.ok);
     cookie = result.cookie;
+    nextAt = Math.max(nextAt + periodMs, now());
+    if (nextAt > now()) await sleep(nextAt - now());
   }
 }
 

@@ -29,12 +29,20 @@ export interface WorkerSweepResult {
 export interface SqliteWorker {
   /** False once the worker has failed or stopped; the store then does the work itself. */
   readonly running: boolean;
+  /** True while a sweep batch is queued or running in the worker. */
+  readonly sweeping: boolean;
   /**
    * Run one sweep batch (the store's `sweep` statement) in the worker, as of `now` (epoch
    * ms on the store's clock, read on the calling thread like every other statement's).
    * Rejects with the driver's error.
    */
   sweep(now: number, graceMs: number, limit: number): Promise<WorkerSweepResult>;
+  /**
+   * Resolves when no sweep batch is queued or running in the worker (at once if none
+   * is), whatever the batches' outcome: their callers get that; or after `timeoutMs`.
+   * A statement that found the write lock taken by a batch retries the moment it is free.
+   */
+  idle(timeoutMs: number): Promise<void>;
   /** Let queued batches finish, stop the checkpoint timer and close the worker's connection. */
   stop(): Promise<void>;
 }
@@ -137,10 +145,19 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
     failed = true;
     onFailure(error);
   };
+  let idleWaiters: (() => void)[] = [];
+  const wakeIdleWaiters = (): void => {
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const wake of waiters) wake();
+  };
   const settle = (id: number): { resolve: (result: WorkerSweepResult) => void; reject: (error: Error) => void } | undefined => {
     const waiter = pending.get(id);
     pending.delete(id);
-    if (pending.size === 0 && !stopping) worker.unref();
+    if (pending.size === 0) {
+      if (!stopping) worker.unref();
+      wakeIdleWaiters();
+    }
     return waiter;
   };
   worker.on('error', (error) => {
@@ -164,12 +181,16 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
         pending.delete(id);
         waiter.reject(new Error('sqlite store: the worker thread exited before the sweep batch finished'));
       }
+      wakeIdleWaiters();
       resolve();
     }),
   );
   return {
     get running() {
       return running && !stopping;
+    },
+    get sweeping() {
+      return pending.size > 0;
     },
     sweep(now, graceMs, limit) {
       return new Promise<WorkerSweepResult>((resolve, reject) => {
@@ -183,6 +204,16 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
         // Someone awaits the reply: the process must live until it comes.
         worker.ref();
         worker.postMessage({ kind: 'sweep', id, now, graceMs, limit });
+      });
+    },
+    idle(timeoutMs) {
+      if (pending.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     },
     async stop() {

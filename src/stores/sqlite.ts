@@ -141,7 +141,11 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
       .map(([name, sql]) => [name, db.prepare(sql)]),
   ) as Record<Exclude<keyof typeof native, 'schema'>, Database.Statement>;
 
-  /** Runs a statement now, and again later (not blocking the loop) while another process holds the write lock. */
+  /**
+   * Runs a statement now, and again later (not blocking the loop) while another connection
+   * holds the write lock: when that is this store's own sweep batch, right after it ends;
+   * otherwise (another process) after a jittered, growing pause.
+   */
   async function run<T>(step: () => T): Promise<T> {
     const giveUpAt = Date.now() + busyRetryMs;
     let pauseMs = 1;
@@ -151,8 +155,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
       } catch (error) {
         if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
       }
-      await sleep(Math.random() * pauseMs);
-      pauseMs = Math.min(pauseMs * 2, 50);
+      if (worker?.sweeping === true) {
+        await worker.idle(giveUpAt - Date.now());
+      } else {
+        await sleep(Math.random() * pauseMs);
+        pauseMs = Math.min(pauseMs * 2, 50);
+      }
     }
   }
 

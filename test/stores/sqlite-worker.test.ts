@@ -142,6 +142,33 @@ describe('sqlite store: sweep batches in the worker thread', () => {
     await store.close();
   });
 
+  it('a request that meets a sweep batch holding the write lock waits for the batch, then succeeds', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+    const store = createSqliteStore({ path, busyRetryMs: 5000 });
+    seed(path, 5, 0);
+    // Another connection holds the lock, so the worker's batch is still running when the write comes.
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    const order: string[] = [];
+    const sweeping = store.sweep?.({ graceMs: 60_000, limit: 100 }).then((result) => {
+      order.push('sweep');
+      return result;
+    });
+    const now = Date.now();
+    const writing = store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: '{}', expiresAt: now + 60_000, createdAt: now }).then((result) => {
+      order.push('write');
+      return result;
+    });
+    await sleep(50);
+    assert.deepEqual(order, [], 'both wait for the lock');
+    holder.exec('COMMIT');
+    holder.close();
+    assert.equal((await writing).status, 'ok');
+    assert.equal((await sweeping)?.deleted, 4);
+    assert.deepEqual([...order].sort(), ['sweep', 'write']);
+    await store.close();
+  });
+
   it("rejects with the driver's error (SQLITE_BUSY) when the lock is held past busyRetryMs", async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
     const store = createSqliteStore({ path, busyRetryMs: 50 });
