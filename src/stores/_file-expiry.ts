@@ -12,7 +12,7 @@
  * an extra marker (harmless), never a record that no marker points to.
  */
 import { opendir, readdir, rmdir, unlink } from 'node:fs/promises';
-import { acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming } from './_file-lock.js';
+import { DirLockLostError, acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming, type HeldLock } from './_file-lock.js';
 import { codeOf, isKey, parseBucket, readRecord, type FileLayout } from './_file-layout.js';
 import { isSweepable } from './_lease-record.js';
 import type { SweepBatchOptions, SweepBatchResult } from './types.js';
@@ -121,23 +121,37 @@ export class ExpirySweeper {
     // Never queue behind a request: a locked record is in use, so it is not due anyway.
     const lock = await acquireDirLock(layout.lockPath(key), timing, false);
     if (lock === undefined) return 'kept';
+    let outcome: Outcome = 'kept';
     try {
       const entry = await readRecord(layout.recordPath(key));
       if (entry !== undefined && bucketOf(entry.expiresAt, bucketMs) === bucket) {
-        if (!isSweepable(entry, graceMs, timing.now())) return 'kept';
-        await assertHeld(lock, timing);
+        if (!isSweepable(entry, graceMs, timing.now())) return outcome;
+        if (!(await stillHeld(lock, timing))) return outcome;
         // No fsync here, unlike a destroy: a swept record that a power cut brings back is
         // still expired, so it is never served and the next sweep removes it again.
         await unlinkIfPresent(layout.recordPath(key));
-        await unlinkIfPresent(marker);
-        return 'deleted';
+        outcome = 'deleted';
+      } else {
+        // Gone, or moved to another bucket whose own marker was written before it moved.
+        outcome = 'stale';
       }
-      // Gone, or moved to another bucket whose own marker was written before it moved.
-      await unlinkIfPresent(marker);
-      return 'stale';
+      return outcome;
     } finally {
-      await releaseDirLock(lock);
+      // The marker goes only after its record (a crash between leaves an extra marker,
+      // never an unindexed record), and needs no lock: unlocking and it can overlap.
+      await Promise.all([releaseDirLock(lock), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
     }
+  }
+}
+
+/** Like `assertHeld`, but a lost lock only means: leave this record for the next pass. */
+async function stillHeld(lock: HeldLock, timing: DirLockTiming): Promise<boolean> {
+  try {
+    await assertHeld(lock, timing);
+    return true;
+  } catch (error) {
+    if (error instanceof DirLockLostError) return false;
+    throw error;
   }
 }
 

@@ -3,7 +3,7 @@
  *
  * ```
  * DIR/sessions/ab/cd/<key>.json      one record (data + lease), replaced atomically
- * DIR/sessions/ab/cd/<key>.lock/     the record's short-lived operation lock (mkdir)
+ * DIR/sessions/ab/cd/<key>.lock      the record's short-lived operation lock (O_EXCL file)
  * DIR/expiry/<bucket>/<key>          empty marker: <key> may expire within <bucket>
  * ```
  *
@@ -11,9 +11,9 @@
  * 1,500 files per folder). Keys are checked against a strict pattern before they are
  * joined to any path, so no input can name a file outside the store.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { closeFd, fdatasyncFd, fsyncFd, openFd, readText, writeText } from './_file-io.js';
 import type { LeasedRecord } from './_lease-record.js';
 
 /** A session key: the SHA-256 hex of a session id. */
@@ -75,14 +75,27 @@ export function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** The record at `path`, or undefined when there is none. A torn or foreign file throws. */
+/**
+ * The record at `path`, or undefined when there is none. A torn or foreign file throws.
+ * Three thread-pool trips (open, read, close; readFile also asks for the size first): a
+ * record is never changed in place (every write renames a new file over it), so the file
+ * opened is complete, and a short read of a regular file means its end. Were that ever
+ * wrong, the cut-off JSON would fail to parse: a record is one object, and no proper
+ * prefix of one parses.
+ */
 export async function readRecord(path: string): Promise<LeasedRecord | undefined> {
-  let text: string;
+  let fd: number;
   try {
-    text = await readFile(path, 'utf8');
+    fd = await openFd(path, 'r');
   } catch (error) {
     if (codeOf(error) === 'ENOENT') return undefined;
     throw error;
+  }
+  let text: string;
+  try {
+    text = await readText(fd);
+  } finally {
+    await closeFd(fd);
   }
   return decodeRecord(text);
 }
@@ -119,67 +132,72 @@ function decodeRecord(text: string): LeasedRecord {
 export async function syncDirectory(dir: string): Promise<void> {
   // Windows cannot open a folder for fsync; its renames are journaled by NTFS.
   if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
+  const fd = await openFd(dir, 'r');
   try {
-    await handle.sync();
+    await fsyncFd(fd);
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 
 /**
- * Replace `path` with `text` so that a crash at any instant leaves the old content or
- * the new, never a mix: write a temporary file in the same folder (rename is atomic only
- * within one filesystem), fsync it, run `beforeCommit` (the lock-ownership check), rename
- * it over the target, then fsync the folder so the rename itself survives a power cut.
+ * Write `text` to a new file next to `path`, ready to be renamed over it: in the same
+ * folder, because rename is atomic only within one filesystem; flushed to disk first
+ * when `durable`, so a power cut after the rename cannot leave the new name on an empty
+ * or partly written file. `unique` makes the name unique among concurrent writers.
+ * Answers the temporary file's path.
  */
-export async function writeFileAtomic(
-  path: string,
-  text: string,
-  fsync: boolean,
-  beforeCommit: () => Promise<void>,
-): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, `.${randomBytes(8).toString('hex')}.tmp`);
+export async function writeTempFile(path: string, unique: string, text: string, durable: boolean): Promise<string> {
+  const temp = join(dirname(path), `.${unique}.tmp`);
   try {
-    await writeTemp(temp, text, fsync);
+    await writeNewFile(temp, text, durable);
   } catch (error) {
     if (codeOf(error) !== 'ENOENT') throw error;
     // First record in this shard: create the folder once, then write again.
-    await mkdir(dir, { recursive: true });
-    await writeTemp(temp, text, fsync);
+    await mkdir(dirname(path), { recursive: true });
+    await writeNewFile(temp, text, durable);
   }
-  try {
-    await beforeCommit();
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  if (fsync) await syncDirectory(dir);
+  return temp;
 }
 
-async function writeTemp(temp: string, text: string, fsync: boolean): Promise<void> {
-  const handle = await open(temp, 'wx');
+/** Rename `temp` over `path` (the commit); on failure the temporary file is removed. */
+export async function commitTempFile(temp: string, path: string): Promise<void> {
   try {
-    await handle.writeFile(text, 'utf8');
-    if (fsync) await handle.sync();
+    await rename(temp, path);
   } catch (error) {
-    await handle.close();
-    await rm(temp, { force: true });
+    await removeTempFile(temp);
     throw error;
   }
-  await handle.close();
+}
+
+/** Remove a temporary file that will not be committed. */
+export function removeTempFile(temp: string): Promise<void> {
+  return rm(temp, { force: true });
+}
+
+async function writeNewFile(path: string, text: string, durable: boolean): Promise<void> {
+  const fd = await openFd(path, 'wx');
+  try {
+    await writeText(fd, text);
+    // fdatasync: the data and what is needed to read it back (the size); a new file has
+    // no older metadata worth a full fsync.
+    if (durable) await fdatasyncFd(fd);
+  } catch (error) {
+    await closeFd(fd);
+    await removeTempFile(path);
+    throw error;
+  }
+  await closeFd(fd);
 }
 
 /** Create an empty file, creating its folder when missing; an existing one is fine. */
-export async function touchFile(path: string, fsync: boolean): Promise<void> {
+export async function touchFile(path: string, durable: boolean): Promise<void> {
   try {
-    await (await open(path, 'a')).close();
+    await closeFd(await openFd(path, 'a'));
   } catch (error) {
     if (codeOf(error) !== 'ENOENT') throw error;
     await mkdir(dirname(path), { recursive: true });
-    await (await open(path, 'a')).close();
+    await closeFd(await openFd(path, 'a'));
   }
-  if (fsync) await syncDirectory(dirname(path));
+  if (durable) await syncDirectory(dirname(path));
 }

@@ -5,12 +5,14 @@ import { DirLockLostError, acquireDirLock, assertHeld, releaseDirLock, type DirL
 import {
   assertKey,
   codeOf,
+  commitTempFile,
   createLayout,
   encodeRecord,
   readRecord,
+  removeTempFile,
   syncDirectory,
   touchFile,
-  writeFileAtomic,
+  writeTempFile,
 } from './_file-layout.js';
 import { decideAcquire, decideRenew, decideWrite, publicRecord, type LeasedRecord } from './_lease-record.js';
 import type { SessionStore, StoreCapabilities } from './types.js';
@@ -23,9 +25,11 @@ export interface FileStoreOptions {
   /** The store's folder, created if missing. One folder per application. */
   dir: string;
   /**
-   * fsync each record (and its folder) before a write or delete is reported done, so a
-   * power cut cannot lose a saved session or bring back a destroyed one. Turn off only
-   * for throwaway data. @default true
+   * Flush each record before it replaces the old one, so a power cut cannot leave it torn,
+   * and its folder before a save or delete is reported done, so a power cut cannot lose a
+   * saved session or bring back a destroyed one (a change of the lease alone skips the
+   * folder: the cut ends every holder too). Turn off only for throwaway data.
+   * See docs/stores/file.md, "Durability, step by step". @default true
    */
   fsync?: boolean;
   /**
@@ -48,9 +52,20 @@ export interface FileStoreOptions {
   now?: () => number;
 }
 
+/** True when `next` differs from `entry` in its lease fields only. */
+function leaseOnly(entry: LeasedRecord | undefined, next: LeasedRecord): boolean {
+  return (
+    entry !== undefined &&
+    entry.data === next.data &&
+    entry.expiresAt === next.expiresAt &&
+    entry.version === next.version &&
+    entry.createdAt === next.createdAt
+  );
+}
+
 const capabilities: StoreCapabilities = {
   crossProcess: true,
-  // mkdir and rename are atomic on NFS, but a client's attribute and lookup caches can
+  // O_EXCL create and rename are atomic on NFSv3, but a client's attribute and lookup caches can
   // serve a record older than the lock protects; see docs/stores/file.md.
   crossHost: false,
   nativeExpiry: false,
@@ -60,7 +75,7 @@ const capabilities: StoreCapabilities = {
 /**
  * A store of one JSON file per session in sharded folders, for single-host apps that
  * want sessions to survive restarts without a database. Every change of a record is a
- * read-modify-write under that record's own `mkdir` lock, held for milliseconds, and
+ * read-modify-write under that record's own lock file (`O_EXCL`), held for milliseconds, and
  * lands by an atomic rename; the session lease lives in the record. Sweeping visits only
  * expired records, through an index of expiry-bucket folders.
  *
@@ -88,10 +103,11 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
   ): Promise<R> {
     for (let attempt = 1; ; attempt += 1) {
       const lock = (await acquireDirLock(layout.lockPath(key), timing, true)) as HeldLock;
+      let syncDir: string | undefined;
       try {
         const entry = await readRecord(layout.recordPath(key));
         const { result, next } = step(entry);
-        await store(key, entry, next, lock);
+        syncDir = await store(key, entry, next, lock);
         return result;
       } catch (error) {
         // Losing the lock is detected before the rename or unlink that would commit, so
@@ -99,13 +115,24 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
         // reclaiming one stale lock at the same instant can make one of them lose it.)
         if (!(error instanceof DirLockLostError) || attempt >= MAX_LOCK_ATTEMPTS) throw error;
       } finally {
-        await releaseDirLock(lock);
+        // The rename or unlink is done, so the next operation on this record may start
+        // while this one waits for its folder to reach the disk.
+        await Promise.all([releaseDirLock(lock), syncDir === undefined ? undefined : syncDirectory(syncDir)]);
       }
     }
   }
 
-  async function store(key: string, entry: LeasedRecord | undefined, next: LeasedRecord | null | undefined, lock: HeldLock): Promise<void> {
-    if (next === undefined) return;
+  /**
+   * Make `next` the record of `key` (null: remove it; undefined: leave it). Answers the
+   * folder to fsync before the operation may be reported done, if any.
+   */
+  async function store(
+    key: string,
+    entry: LeasedRecord | undefined,
+    next: LeasedRecord | null | undefined,
+    lock: HeldLock,
+  ): Promise<string | undefined> {
+    if (next === undefined) return undefined;
     const path = layout.recordPath(key);
     if (next === null) {
       await assertHeld(lock, timing);
@@ -114,15 +141,30 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
       } catch (error) {
         if (codeOf(error) !== 'ENOENT') throw error;
       }
-      if (fsync) await syncDirectory(dirname(path));
       // The expiry marker stays; the sweep drops it when its bucket comes due.
-      return;
+      return fsync ? dirname(path) : undefined;
     }
     const bucket = bucketOf(next.expiresAt, bucketMs);
-    if (entry === undefined || bucketOf(entry.expiresAt, bucketMs) !== bucket) {
-      await touchFile(layout.markerPath(bucket, key), fsync);
+    const marker = entry === undefined || bucketOf(entry.expiresAt, bucketMs) !== bucket;
+    // The marker must be on disk before the record that it indexes (a crash may leave an
+    // extra marker, never an unindexed record); the two writes can overlap until the rename.
+    const [written, indexed] = await Promise.allSettled([
+      writeTempFile(path, lock.token, encodeRecord(next), fsync),
+      marker ? touchFile(layout.markerPath(bucket, key), fsync) : undefined,
+    ]);
+    if (written.status === 'rejected') throw written.reason;
+    try {
+      if (indexed.status === 'rejected') throw indexed.reason;
+      await assertHeld(lock, timing);
+    } catch (error) {
+      await removeTempFile(written.value);
+      throw error;
     }
-    await writeFileAtomic(path, encodeRecord(next), fsync, () => assertHeld(lock, timing));
+    await commitTempFile(written.value, path);
+    // A change of the lease alone need not survive a power cut: that cut also ends every
+    // process that held or waited for the lease (the store is single-host), and the record
+    // it left is whole, since the temporary file was flushed before the rename.
+    return fsync && !leaseOnly(entry, next) ? dirname(path) : undefined;
   }
 
   return {
