@@ -7,7 +7,7 @@
 --
 -- Parameters used below (each statement lists its own, in order):
 --   id          SHA-256 hex of the session id (never the id itself)
---   token       a lease token (a random UUID)
+--   token       a lease token (unique per acquire: a random per-process prefix and a counter)
 --   lease_ms    lease length in ms
 --   hold_ms     with a lease: keep it this many ms longer (local hand-off); NULL releases it
 --   data        serialized session data; NULL keeps the stored data and version (a touch)

@@ -2,7 +2,7 @@
 --
 -- KEYS[1]  the record: a hash {data, created_at, expires_at, version, lease_token,
 --          lease_until, waiting}; instants are epoch ms, written as integers
--- ARGV[1]  lease token (a random UUID)
+-- ARGV[1]  lease token (unique per acquire)
 -- ARGV[2]  lease length, ms
 -- ARGV[3]  expiry slack, ms: the key's TTL runs until max(expires_at, lease_until) + this
 --

@@ -35,7 +35,8 @@ export function bindToResponse(
   fail: (error: unknown) => void,
 ): void {
   gateResponse(res, commit, fail);
-  res.once('close', () => {
+  // 'close' comes once per response; `on` spares the wrapper `once` would make per request.
+  res.on('close', () => {
     void manager.abort(session);
   });
 }

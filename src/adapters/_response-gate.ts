@@ -2,6 +2,70 @@ import type { ServerResponse } from 'node:http';
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders';
 type Callable = (this: ServerResponse, ...args: unknown[]) => unknown;
+type Patchable = Record<Method, Callable>;
+
+/**
+ * One response's gate: what was called while it waited, and the methods to put back.
+ * A class rather than closures: its methods are shared by every response, and the only
+ * functions made per response are the four stand-ins.
+ */
+class ResponseGate {
+  readonly #res: ServerResponse;
+  readonly #before: () => Promise<string | undefined>;
+  readonly #onFailure: (error: unknown) => void;
+  // The methods as they were (usually the prototype's), put back by plain assignment:
+  // deleting own properties would turn every response object into a slow dictionary-mode
+  // object, which showed in the profile of Node's own http code.
+  readonly #writeHead: Callable;
+  readonly #write: Callable;
+  readonly #end: Callable;
+  readonly #flushHeaders: Callable;
+  readonly #queued: [Method, unknown[]][] = [];
+  #started = false;
+
+  constructor(res: ServerResponse, before: () => Promise<string | undefined>, onFailure: (error: unknown) => void) {
+    this.#res = res;
+    this.#before = before;
+    this.#onFailure = onFailure;
+    this.#writeHead = res.writeHead as Callable;
+    this.#write = res.write as Callable;
+    this.#end = res.end as Callable;
+    this.#flushHeaders = res.flushHeaders as Callable;
+  }
+
+  /** Stands in for `method` until the gate opens. */
+  hold(method: Method, args: unknown[]): unknown {
+    this.#queued.push([method, args]);
+    if (!this.#started) {
+      this.#started = true;
+      void this.#release();
+    }
+    return method === 'write' ? true : this.#res;
+  }
+
+  async #release(): Promise<void> {
+    let setCookie: string | undefined;
+    try {
+      setCookie = await this.#before();
+    } catch (error) {
+      this.#restore();
+      this.#onFailure(error);
+      return;
+    }
+    const target = this.#restore();
+    if (setCookie !== undefined && !this.#res.headersSent) this.#res.appendHeader('Set-Cookie', setCookie);
+    for (const [method, args] of this.#queued) target[method].apply(this.#res, args);
+  }
+
+  #restore(): Patchable {
+    const target = this.#res as unknown as Patchable;
+    target.writeHead = this.#writeHead;
+    target.write = this.#write;
+    target.end = this.#end;
+    target.flushHeaders = this.#flushHeaders;
+    return target;
+  }
+}
 
 /**
  * Holds back everything that would send a `node:http` response's headers until `before`
@@ -15,50 +79,10 @@ export function gateResponse(
   before: () => Promise<string | undefined>,
   onFailure: (error: unknown) => void,
 ): void {
-  // The methods as they were (usually the prototype's), put back by plain assignment:
-  // deleting own properties would turn every response object into a slow dictionary-mode
-  // object, which showed in the profile of Node's own http code.
-  const writeHead = res.writeHead as Callable;
-  const write = res.write as Callable;
-  const end = res.end as Callable;
-  const flushHeaders = res.flushHeaders as Callable;
-  const originals: Record<Method, Callable> = { writeHead, write, end, flushHeaders };
-  const target = res as unknown as Record<Method, Callable>;
-  const queued: [Method, unknown[]][] = [];
-  let started = false;
-
-  const restore = (): void => {
-    target.writeHead = writeHead;
-    target.write = write;
-    target.end = end;
-    target.flushHeaders = flushHeaders;
-  };
-
-  const release = async (): Promise<void> => {
-    let setCookie: string | undefined;
-    try {
-      setCookie = await before();
-    } catch (error) {
-      restore();
-      onFailure(error);
-      return;
-    }
-    restore();
-    if (setCookie !== undefined && !res.headersSent) res.appendHeader('Set-Cookie', setCookie);
-    for (const [method, args] of queued) originals[method].apply(res, args);
-  };
-
-  const hold = (method: Method): Callable =>
-    function heldUntilCommitted(this: ServerResponse, ...args: unknown[]): unknown {
-      queued.push([method, args]);
-      if (!started) {
-        started = true;
-        void release();
-      }
-      return method === 'write' ? true : res;
-    };
-  target.writeHead = hold('writeHead');
-  target.write = hold('write');
-  target.end = hold('end');
-  target.flushHeaders = hold('flushHeaders');
+  const gate = new ResponseGate(res, before, onFailure);
+  const target = res as unknown as Patchable;
+  target.writeHead = (...args) => gate.hold('writeHead', args);
+  target.write = (...args) => gate.hold('write', args);
+  target.end = (...args) => gate.hold('end', args);
+  target.flushHeaders = (...args) => gate.hold('flushHeaders', args);
 }

@@ -5,7 +5,7 @@ import {
   TooLargeError,
 } from '../errors.js';
 import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
-import { callStore } from './_store-call.js';
+import { callStore, storeFailure } from './_store-call.js';
 import { buildSetCookie } from './cookie-header.js';
 import type { LocalLocks } from './local-locks.js';
 import type { ResolvedOptions } from './options.js';
@@ -21,6 +21,8 @@ export interface Handoff {
 export interface CommitContext {
   readonly options: ResolvedOptions;
   readonly store: Promise<SessionStore>;
+  /** The store once `store` resolved, so a commit need not wait a microtask turn for it. */
+  readonly ready: () => SessionStore | undefined;
   readonly locks: LocalLocks<Handoff>;
   /** Reports a failure no caller can receive (the manager's `error` event). */
   readonly report: (error: unknown) => void;
@@ -36,17 +38,23 @@ export interface CommitContext {
 export class Committer {
   readonly #options: ResolvedOptions;
   readonly #store: Promise<SessionStore>;
+  readonly #ready: () => SessionStore | undefined;
   readonly #locks: LocalLocks<Handoff>;
   readonly #report: (error: unknown) => void;
 
   constructor(context: CommitContext) {
     this.#options = context.options;
     this.#store = context.store;
+    this.#ready = context.ready;
     this.#locks = context.locks;
     this.#report = context.report;
   }
 
-  /** Commit `state`; answers the `Set-Cookie` value, or undefined. */
+  /**
+   * Commit `state`; answers the `Set-Cookie` value, or undefined, and keeps it as
+   * `state.setCookie` itself: an async wrapper around this to keep it would cost every
+   * request a turn of the microtask queue.
+   */
   commit(state: SessionState): Promise<string | undefined> {
     const { key, lease } = state;
     return key !== undefined && lease !== undefined ? this.#commitLeased(state, key, lease) : this.#commitUnleased(state);
@@ -74,7 +82,8 @@ export class Committer {
     const changed = text !== state.loadedText;
     const expiresAt = this.#expiryFor(record.createdAt, Date.now());
     const touchDue = this.#touchDue(state, record, expiresAt);
-    const handOff = this.#locks.shouldHandOff(key, (await this.#store).capabilities.crossProcess);
+    const store = this.#ready() ?? (await this.#store);
+    const handOff = this.#locks.shouldHandOff(key, store.capabilities.crossProcess);
     const op = {
       kind: 'save',
       data: changed ? text : undefined,
@@ -83,10 +92,10 @@ export class Committer {
     } as const;
     let result: WriteResult;
     try {
-      result = await this.#storeWrite(key, guard, op);
+      result = await store.write(key, guard, op);
     } catch (error) {
       this.#locks.leave(key);
-      throw error;
+      throw storeFailure(store, 'write', error);
     }
     if (handOff && result.status === 'ok') {
       this.#handOff(key, {
@@ -102,7 +111,7 @@ export class Committer {
       this.#locks.leave(key);
     }
     this.#check(result, 'save');
-    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
+    return this.#remember(state, touchDue ? this.#persistentCookie(state, expiresAt) : undefined);
   }
 
   async #commitUnleased(state: SessionState): Promise<string | undefined> {
@@ -125,7 +134,7 @@ export class Committer {
       ? await this.#storeWrite(key, guard, { kind: 'save', data: text, expiresAt: touchDue ? expiresAt : undefined })
       : await this.#storeWrite(key, { kind: 'exists' }, { kind: 'save', data: undefined, expiresAt });
     this.#check(result, changed ? 'save' : 'touch');
-    return touchDue ? this.#persistentCookie(state, expiresAt) : undefined;
+    return this.#remember(state, touchDue ? this.#persistentCookie(state, expiresAt) : undefined);
   }
 
   /**
@@ -140,7 +149,7 @@ export class Committer {
 
   async #commitNew(state: SessionState, text: string | undefined): Promise<string | undefined> {
     if (state.destroyed || text === undefined) {
-      return state.hadCookie ? buildSetCookie(this.#options.cookie, null, state.secure) : undefined;
+      return this.#remember(state, state.hadCookie ? buildSetCookie(this.#options.cookie, null, state.secure) : undefined);
     }
     // Lazy sessions: nothing to keep means nothing stored and no cookie (no store call, no tracking).
     if (text === '{}' && !state.touched && !state.regenerated) return undefined;
@@ -152,12 +161,21 @@ export class Committer {
       { kind: 'save', data: text, expiresAt, createdAt: now },
     );
     this.#check(result, 'create');
-    return buildSetCookie(
-      this.#options.cookie,
-      this.#options.ids.encode(state.id, this.#options.secrets),
-      state.secure,
-      this.#options.cookie.persistent ? expiresAt - now : undefined,
+    return this.#remember(
+      state,
+      buildSetCookie(
+        this.#options.cookie,
+        this.#options.ids.encode(state.id, this.#options.secrets),
+        state.secure,
+        this.#options.cookie.persistent ? expiresAt - now : undefined,
+      ),
     );
+  }
+
+  /** Keep what a commit answers, for a second commit after `release()`; the other answers are the initial undefined. */
+  #remember(state: SessionState, setCookie: string | undefined): string | undefined {
+    state.setCookie = setCookie;
+    return setCookie;
   }
 
   #persistentCookie(state: SessionState, expiresAt: number): string | undefined {
@@ -196,8 +214,9 @@ export class Committer {
     }
   }
 
-  async #storeWrite(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
-    const store = await this.#store;
+  #storeWrite(key: string, guard: WriteGuard, op: WriteOp): Promise<WriteResult> {
+    const store = this.#ready();
+    if (store === undefined) return this.#store.then((resolved) => callStore(resolved, 'write', () => resolved.write(key, guard, op)));
     return callStore(store, 'write', () => store.write(key, guard, op));
   }
 
@@ -216,6 +235,8 @@ export class Committer {
 
   #serialize(data: SessionData): string {
     const text = this.#options.serializer.stringify(data);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: most sessions need no count at all.
+    if (text.length * 3 <= this.#options.maxDataBytes) return text;
     const size = Buffer.byteLength(text);
     if (size > this.#options.maxDataBytes) throw new TooLargeError(size, this.#options.maxDataBytes);
     return text;

@@ -6,6 +6,9 @@ import { createSessionId, storeKeyOf } from './ids.js';
  * keys. The default is sessionlock's own (256-bit ids, `s1.` cookies, SHA-256 keys); an
  * adapter that must stay compatible with another library's cookies (the Express adapter
  * reads express-session's `s:` cookies) passes its own.
+ *
+ * `decode` and `storeKey` must be pure (the same input always gives the same answer):
+ * the manager remembers the answers for cookie values that verified.
  */
 export interface SessionIdScheme {
   /** A new, unguessable session id. */

@@ -7,9 +7,8 @@ interface Waiter<T> {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** A session's queue; it exists exactly while one request of this process is inside (holding or contending for the store lease). */
 interface Queue<T> {
-  /** True while one request of this process is inside (holding or contending for the store lease). */
-  busy: boolean;
   /** When the current run of back-to-back local hand-offs began (epoch ms). */
   chainStartedAt: number;
   /** The run was cut to let other processes in: the next waiter steps back before competing. */
@@ -44,21 +43,24 @@ export class LocalLocks<T> {
   }
 
   /**
+   * Take `key` at once if nobody of this process is inside: true means the caller is in
+   * and must take the lease from the store itself, as after `enter` resolved `undefined`.
+   * The common case of a session with one request at a time, without a promise.
+   */
+  tryEnter(key: string): boolean {
+    if (this.#queues.has(key)) return false;
+    this.#queues.set(key, { chainStartedAt: Date.now(), yieldNext: false, waiters: [] });
+    return true;
+  }
+
+  /**
    * Wait for our turn on `key`. Resolves with what the previous holder handed off, or
    * `undefined` when the caller must take the lease from the store itself.
    * Rejects with `LockTimeoutError` after `waitMs`, or at once when the queue is full.
    */
   enter(key: string, waitMs: number): Promise<T | undefined> {
-    let queue = this.#queues.get(key);
-    if (queue === undefined) {
-      queue = { busy: false, chainStartedAt: 0, yieldNext: false, waiters: [] };
-      this.#queues.set(key, queue);
-    }
-    if (!queue.busy) {
-      queue.busy = true;
-      queue.chainStartedAt = Date.now();
-      return Promise.resolve(undefined);
-    }
+    if (this.tryEnter(key)) return Promise.resolve(undefined);
+    const queue = this.#queues.get(key) as Queue<T>;
     if (queue.waiters.length >= this.#limits.maxWaiters) {
       return Promise.reject(new LockTimeoutError(0, 'too many requests are waiting for the session'));
     }
@@ -99,7 +101,6 @@ export class LocalLocks<T> {
     if (queue === undefined) return false;
     const next = queue.waiters.shift();
     if (next === undefined) {
-      queue.busy = false;
       this.#queues.delete(key);
       return false;
     }

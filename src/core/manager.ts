@@ -1,17 +1,19 @@
 import { EventEmitter } from 'node:events';
 import { SessionError, StoreError } from '../errors.js';
 import { createStore } from '../stores/create-store.js';
-import type { Lease, SessionStore, StoredRecord } from '../stores/types.js';
+import type { AcquireResult, Lease, SessionStore, StoredRecord } from '../stores/types.js';
 import { Committer, type Handoff } from './_commit.js';
-import { callStore } from './_store-call.js';
+import { callStore, storeFailure } from './_store-call.js';
 import { readCookie } from './cookie-header.js';
 import { createLeaseToken } from './ids.js';
+import { LeaseRenewer } from './lease-renewer.js';
 import { LocalLocks } from './local-locks.js';
 import { assertLockMode, resolveOptions, type LockMode, type ResolvedOptions, type SessionManagerOptions } from './options.js';
 import { Session, kState, type SessionData, type SessionState } from './session.js';
-import { acquireFromStore } from './store-acquire.js';
+import { acquireAfterBusy } from './store-acquire.js';
 import type { SweepOptions, SweepProgress, SweepResult } from './sweep.js';
 import { BackgroundSweeper, sweepSingleFlight } from './sweeper.js';
+import { VerifiedCookies } from './verified-cookies.js';
 
 /** Per-request options of `manager.open`. */
 export interface OpenOptions {
@@ -44,9 +46,15 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   /** Options after defaults. */
   readonly options: ResolvedOptions;
   readonly #store: Promise<SessionStore>;
+  /** The store once `#store` resolved: awaiting a settled promise still costs a turn of the microtask queue per request. */
+  #ready: SessionStore | undefined;
   readonly #ownsStore: boolean;
   readonly #locks: LocalLocks<Handoff>;
   readonly #committer: Committer;
+  readonly #cookies: VerifiedCookies;
+  readonly #renewer: LeaseRenewer<SessionState>;
+  /** Handed to every `Session`, so none needs a closure of its own. */
+  readonly #commitSession = (session: Session): Promise<string | undefined> => this.commit(session);
   #sweeper: BackgroundSweeper | undefined;
   #closed = false;
 
@@ -56,11 +64,25 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.#ownsStore = typeof options.store === 'string';
     this.#store = typeof options.store === 'string' ? createStore(options.store) : Promise.resolve(options.store);
     // An unreachable URL store fails the first request, and close(); not an unhandled rejection.
-    this.#store.catch(() => undefined);
+    this.#store.then(
+      (store) => {
+        this.#ready = store;
+      },
+      () => undefined,
+    );
     this.#locks = new LocalLocks(this.options.lock);
+    this.#cookies = new VerifiedCookies(this.options.ids, this.options.secrets);
+    const { leaseMs, maxHoldMs } = this.options.lock;
+    this.#renewer = new LeaseRenewer<SessionState>({
+      everyMs: Math.max(1, Math.floor(leaseMs / 3)),
+      maxHoldMs,
+      renew: (state) => this.#renewLease(state),
+      report: (error) => this.#report(error),
+    });
     this.#committer = new Committer({
       options: this.options,
       store: this.#store,
+      ready: () => this.#ready,
       locks: this.#locks,
       report: (error) => this.#report(error),
     });
@@ -97,18 +119,27 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
    * @throws LockTimeoutError when the session stayed locked for `lock.waitMs`.
    * @throws StoreError when the store failed; the cause is attached.
    */
-  async open(cookieHeader: string | null | undefined, options: OpenOptions = {}): Promise<Session> {
-    const mode = options.mode ?? this.options.lock.mode;
-    assertLockMode(mode);
-    const secure = options.secure ?? false;
-    const { ids } = this.options;
-    const createId = options.createId ?? ids.create;
-    const raw = readCookie(cookieHeader, this.options.cookie.name);
-    const id = raw === undefined ? null : ids.decode(raw, this.options.secrets);
-    if (id === null) return this.#newSession(mode, secure, false, createId);
-    const key = ids.storeKey(id);
-    if (mode === 'exclusive') return this.#openExclusive(id, key, secure, createId);
-    const store = await this.#store;
+  open(cookieHeader: string | null | undefined, options: OpenOptions = {}): Promise<Session> {
+    // Not async: the exclusive path's promise goes back as it is, a microtask turn fewer
+    // per request; a synchronous failure still arrives as a rejection.
+    try {
+      const mode = options.mode ?? this.options.lock.mode;
+      assertLockMode(mode);
+      const secure = options.secure ?? false;
+      const createId = options.createId ?? this.options.ids.create;
+      const raw = readCookie(cookieHeader, this.options.cookie.name);
+      const verified = raw === undefined ? undefined : this.#cookies.resolve(raw);
+      if (verified === undefined) return Promise.resolve(this.#newSession(mode, secure, false, createId));
+      const { id, key } = verified;
+      if (mode === 'exclusive') return this.#openExclusive(id, key, secure, createId);
+      return this.#openUnlocked(mode, secure, id, key, createId);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  async #openUnlocked(mode: LockMode, secure: boolean, id: string, key: string, createId: () => string): Promise<Session> {
+    const store = this.#ready ?? (await this.#store);
     const record = await callStore(store, 'read', () => store.read(key));
     if (record === null) return this.#newSession(mode, secure, true, createId);
     return this.#loaded(mode, secure, id, key, record, undefined, createId);
@@ -117,14 +148,20 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   async #openExclusive(id: string, key: string, secure: boolean, createId: () => string): Promise<Session> {
     const startedAt = Date.now();
     const { waitMs, leaseMs } = this.options.lock;
-    const handoff = await this.#locks.enter(key, waitMs);
+    const handoff = this.#locks.tryEnter(key) ? undefined : await this.#locks.enter(key, waitMs);
     if (handoff !== undefined) {
       return this.#loaded('exclusive', secure, id, key, handoff.record, handoff.lease, createId);
     }
-    let result;
+    let result: AcquireResult;
     try {
-      const store = await this.#store;
-      result = await acquireFromStore(store, key, createLeaseToken(), leaseMs, startedAt + waitMs, startedAt);
+      const store = this.#ready ?? (await this.#store);
+      const token = createLeaseToken();
+      try {
+        result = await store.acquire(key, token, leaseMs);
+      } catch (error) {
+        throw storeFailure(store, 'acquire', error);
+      }
+      if (result.status === 'busy') result = await acquireAfterBusy(store, key, token, leaseMs, startedAt + waitMs, startedAt);
     } catch (error) {
       this.#locks.leave(key);
       throw error;
@@ -136,7 +173,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return this.#loaded('exclusive', secure, id, key, result.record, result.lease, createId);
   }
 
-  async #loaded(
+  /** Not async: the common case needs no turn of the microtask queue. */
+  #loaded(
     mode: LockMode,
     secure: boolean,
     id: string,
@@ -144,28 +182,33 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     record: StoredRecord,
     lease: Lease | undefined,
     createId: () => string,
-  ): Promise<Session> {
+  ): Session | Promise<never> {
     let data: SessionData;
     try {
       data = this.options.serializer.parse(record.data);
     } catch (error) {
       // Unreadable bytes are a store or serializer fault, not the visitor's: report it,
       // and give the lease back so the session does not stay locked.
-      if (lease !== undefined) await this.#committer.releaseLease(key, lease);
-      throw error;
+      if (lease === undefined) throw error;
+      return this.#releaseThenThrow(key, lease, error);
     }
     const state = this.#state(mode, secure, true, id, data, createId);
     state.key = key;
     state.record = record;
     state.lease = lease;
     state.loadedText = record.data;
-    if (lease !== undefined) this.#startRenewal(state);
-    return new Session(state, (session) => this.commit(session));
+    if (lease !== undefined) this.#renewer.hold(state);
+    return new Session(state, this.#commitSession);
+  }
+
+  async #releaseThenThrow(key: string, lease: Lease, error: unknown): Promise<never> {
+    await this.#committer.releaseLease(key, lease);
+    throw error;
   }
 
   #newSession(mode: LockMode, secure: boolean, hadCookie: boolean, createId: () => string): Session {
     const state = this.#state(mode, secure, hadCookie, createId(), {}, createId);
-    return new Session(state, (session) => this.commit(session));
+    return new Session(state, this.#commitSession);
   }
 
   #state(
@@ -192,32 +235,24 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       regenerated: false,
       touched: false,
       lost: false,
-      renewTimer: undefined,
+      renewAt: 0,
+      renewUntil: 0,
+      renewPrev: undefined,
+      renewNext: undefined,
       setCookie: undefined,
     };
   }
 
-  #startRenewal(state: SessionState): void {
-    const { leaseMs, maxHoldMs } = this.options.lock;
-    const stopAt = Date.now() + maxHoldMs;
-    const renew = async (): Promise<void> => {
-      const { key, lease } = state;
-      if (key === undefined || lease === undefined || state.phase !== 'open') return;
-      if (Date.now() >= stopAt) {
-        clearInterval(state.renewTimer);
-        return;
-      }
-      const store = await this.#store;
-      const held = await callStore(store, 'renew', () => store.renew(key, lease.token, leaseMs));
-      if (!held) {
-        state.lost = true;
-        clearInterval(state.renewTimer);
-      }
-    };
-    state.renewTimer = setInterval(() => {
-      renew().catch((error: unknown) => this.#report(error));
-    }, Math.max(1, Math.floor(leaseMs / 3)));
-    state.renewTimer.unref();
+  /** Called by the renewer while `state` holds its lease. */
+  async #renewLease(state: SessionState): Promise<void> {
+    const { key, lease } = state;
+    if (key === undefined || lease === undefined || state.phase !== 'open') return;
+    const store = this.#ready ?? (await this.#store);
+    const held = await callStore(store, 'renew', () => store.renew(key, lease.token, this.options.lock.leaseMs));
+    if (!held) {
+      state.lost = true;
+      this.#renewer.drop(state);
+    }
   }
 
   /**
@@ -230,13 +265,12 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
    * @throws SessionDestroyedError when the session was destroyed meanwhile.
    * @throws SerializationError / TooLargeError when the data cannot be stored; the stored session is unchanged.
    */
-  async commit(session: Session): Promise<string | undefined> {
+  commit(session: Session): Promise<string | undefined> {
     const state = session[kState];
-    if (state.phase !== 'open') return state.setCookie;
+    if (state.phase !== 'open') return Promise.resolve(state.setCookie);
     state.phase = 'released';
-    clearInterval(state.renewTimer);
-    state.setCookie = await this.#committer.commit(state);
-    return state.setCookie;
+    this.#renewer.drop(state);
+    return this.#committer.commit(state);
   }
 
   /**
@@ -248,7 +282,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const state = session[kState];
     if (state.phase !== 'open') return;
     state.phase = 'released';
-    clearInterval(state.renewTimer);
+    this.#renewer.drop(state);
     if (state.key !== undefined && state.lease !== undefined) await this.#committer.releaseLease(state.key, state.lease);
   }
 

@@ -17,6 +17,30 @@ function refuseLossyValues(this: unknown, key: string, value: unknown): unknown 
   return value;
 }
 
+/** Deepest nesting the fast path looks into; deeper data, or a cycle, takes the checked path. */
+const MAX_PLAIN_DEPTH = 32;
+
+/**
+ * True when `value` is made only of what JSON keeps as it is: strings, numbers, booleans,
+ * null, undefined, arrays and plain objects without `toJSON`. Such data needs no replacer,
+ * and a replacer call per value is most of the cost of writing a small session; anything
+ * else (a Date, a class instance, a function, a BigInt) takes the checked path.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object') {
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === undefined;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_PLAIN_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(value)) return value.every((item) => isPlainJson(item, depth + 1));
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in value) {
+    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /**
  * The default serializer: JSON, never eval. A BigInt, a function, a symbol or a cycle
  * throws `SerializationError`.
@@ -24,7 +48,7 @@ function refuseLossyValues(this: unknown, key: string, value: unknown): unknown 
 export const jsonSerializer: Serializer = {
   stringify(data) {
     try {
-      return JSON.stringify(data, refuseLossyValues);
+      return isPlainJson(data, 0) ? JSON.stringify(data) : JSON.stringify(data, refuseLossyValues);
     } catch (error) {
       if (error instanceof SerializationError) throw error;
       throw new SerializationError('the session data cannot be written as JSON', { cause: error });

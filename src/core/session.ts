@@ -1,5 +1,6 @@
 import { SessionStateError } from '../errors.js';
 import type { Lease, StoredRecord } from '../stores/types.js';
+import type { Renewable } from './lease-renewer.js';
 import type { LockMode } from './options.js';
 import { readOnlyView } from './read-only-view.js';
 
@@ -20,8 +21,8 @@ export interface SessionData {
 /** Where a session is in its life within one request. @internal */
 export type SessionPhase = 'open' | 'released';
 
-/** What the manager keeps about an open session. @internal */
-export interface SessionState {
+/** What the manager keeps about an open session; `renewAt`/`renewUntil` are the lease renewer's. @internal */
+export interface SessionState extends Renewable {
   readonly mode: LockMode;
   /** Makes the id `regenerate()` gives the session. */
   readonly createId: () => string;
@@ -45,7 +46,6 @@ export interface SessionState {
   touched: boolean;
   /** A renewal found the lease taken over. */
   lost: boolean;
-  renewTimer: NodeJS.Timeout | undefined;
   /** What `commit` answered, so a second commit (after `release()`) answers the same. */
   setCookie: string | undefined;
 }

@@ -9,12 +9,16 @@ const FIRST_PAUSE_MS = 2;
 export const MAX_PAUSE_MS = 50;
 
 /**
- * Take the store lease on `key`, waiting for another process's holder until `deadline`
- * (epoch ms, local clock). Uses the store's release notifications when it has them and
- * falls back to polling with full-jitter exponential backoff, so many waiters do not
- * retry in lockstep. Resolves with `acquired` or `missing`; never with `busy`.
+ * Keep trying for the store lease on `key` after an attempt found it `busy`, until
+ * `deadline` (epoch ms, local clock). The first attempt is the caller's own, made inline,
+ * because a further async layer on every request costs a turn of the microtask queue.
+ * Uses the store's release notifications when it has them and falls back to polling
+ * with full-jitter exponential backoff, so many waiters do not retry in lockstep.
+ * Resolves with `acquired` or `missing`; never with `busy`.
+ *
+ * @throws LockTimeoutError when `deadline` passes first.
  */
-export async function acquireFromStore(
+export async function acquireAfterBusy(
   store: SessionStore,
   key: string,
   token: string,
@@ -23,20 +27,20 @@ export async function acquireFromStore(
   startedAt: number,
 ): Promise<Exclude<AcquireResult, { status: 'busy' }>> {
   let pauseMs = FIRST_PAUSE_MS;
-  const waitForRelease = store.waitForRelease?.bind(store);
+  const { waitForRelease } = store;
   for (;;) {
-    const result: AcquireResult = await callStore(store, 'acquire', () => store.acquire(key, token, leaseMs));
-    if (result.status !== 'busy') return result;
     const remainingMs = deadline - Date.now();
     if (remainingMs <= 0) throw new LockTimeoutError(Date.now() - startedAt);
     if (waitForRelease !== undefined) {
       // A notification can be missed (sent before we subscribed), so the wait is still
       // bounded by the backoff pause and the attempt repeated.
       const waitMs = Math.min(remainingMs, MAX_PAUSE_MS * 4);
-      await callStore(store, 'waitForRelease', () => waitForRelease(key, waitMs));
+      await callStore(store, 'waitForRelease', () => waitForRelease.call(store, key, waitMs));
     } else {
       await sleep(Math.min(remainingMs, 1 + Math.random() * pauseMs));
       pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
     }
+    const result = await callStore(store, 'acquire', () => store.acquire(key, token, leaseMs));
+    if (result.status !== 'busy') return result;
   }
 }

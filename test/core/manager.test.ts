@@ -256,3 +256,27 @@ describe('SessionManager', () => {
     await assert.rejects(manager.close(), hasCode('ERR_SESSION_CONFIG'));
   });
 });
+
+describe('SessionManager lease renewal', () => {
+  it('renews the lease of a long handler, so another manager cannot take the session meanwhile', async () => {
+    const store = createMemoryStore();
+    const lock = { leaseMs: 300, waitMs: 300 };
+    const holder = createSessionManager({ store, secret, lock });
+    const other = createSessionManager({ store, secret, lock });
+    try {
+      const cookie = await newCookie(holder, { hits: 1 });
+      const held = await holder.open(cookie);
+      // Past the first lease, and the other manager's wait ends past the second.
+      await sleep(400);
+      await assert.rejects(other.open(cookie), hasCode('ERR_SESSION_LOCK_TIMEOUT'));
+      held.data.hits = 2;
+      await holder.commit(held);
+      const after = await other.open(cookie, { mode: 'readonly' });
+      assert.equal(after.data.hits, 2);
+      await other.commit(after);
+    } finally {
+      await holder.close();
+      await other.close();
+    }
+  });
+});
