@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only REGEX] [--scenarios 1,2,3,4,5,6] [--out DIR]`
+// `npm run bench [-- --quick] [--only REGEX] [--stores REGEX] [--scenarios 1,2,3,4,5,6] [--out DIR]`
 //
 // Runs every scenario against every contender and writes RESULTS.md plus one SVG chart
 // per scenario: a full run into bench/ (committed), a quick smoke run into
@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    stores: { type: 'string' },
     scenarios: { type: 'string', default: '1,2,3,4,5,6' },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
@@ -61,8 +62,9 @@ const plan = smoke
 const startedAt = Date.now();
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 const contenders = CONTENDERS.filter((spec) => only === undefined || only.test(spec.id));
-// `--only` also picks the stores of scenario 5 (by store name: `--only postgres`).
-const wakeupStores = CROSS_PROCESS_STORES.filter((store) => only === undefined || only.test(store));
+// `--stores REGEX` picks the stores of scenario 5 by name (`--stores postgres`).
+const storesPattern = args.stores === undefined ? undefined : new RegExp(args.stores, 'i');
+const wakeupStores = CROSS_PROCESS_STORES.filter((store) => storesPattern === undefined || storesPattern.test(store));
 const httpWanted = ['1', '2', '3'].some((scenario) => scenarios.has(scenario));
 
 // Only the servers this run needs; each comes from test/services (or the user's own, via
