@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { inherits } from 'node:util';
+import { jsonSerializer, type Serializer } from '../core/serializer.js';
+import { SerializationError } from '../errors.js';
 import { Cookie, type CookieData } from './_express-cookie.js';
 
 /** Node-style callback. */
@@ -38,11 +40,20 @@ export interface SessionController {
   regenerate(callback: Callback): void;
 }
 
-/** @internal */
-export const kController = Symbol.for('sessionlock.express.controller');
+const kController = Symbol.for('sessionlock.express.controller');
 
-function controllerOf(req: SessionRequestLike): SessionController | undefined {
-  return (req as unknown as Record<symbol, SessionController | undefined>)[kController];
+/**
+ * Lends `session` to `controller`. Kept on the session rather than on `req`: Express 5
+ * gives every request object a new hidden class (it swaps the prototype per request), so
+ * each property written to or read from `req` misses V8's caches and costs microseconds.
+ * @internal
+ */
+export function lendTo(session: ExpressSession, controller: SessionController): void {
+  Object.defineProperty(session, kController, { value: controller, configurable: true });
+}
+
+function controllerOf(session: ExpressSession): SessionController | undefined {
+  return (session as unknown as Record<symbol, SessionController | undefined>)[kController];
 }
 
 function asLegacy(store: LegacyStore | object): LegacyStore & Store {
@@ -82,7 +93,7 @@ export class ExpressSession {
 
   /** Save the session. Under the middleware the write happens before the response's headers leave. */
   save(callback?: Callback): this {
-    const controller = controllerOf(this.req);
+    const controller = controllerOf(this);
     if (controller !== undefined) controller.save(this, callback ?? noop);
     else asLegacy(this.req.sessionStore).set(this.id, this as unknown as StoredSession, callback ?? noop);
     return this;
@@ -90,7 +101,7 @@ export class ExpressSession {
 
   /** Re-read the session as last loaded or saved. */
   reload(callback: Callback): this {
-    const controller = controllerOf(this.req);
+    const controller = controllerOf(this);
     if (controller !== undefined) {
       controller.reload(this, callback);
       return this;
@@ -108,7 +119,7 @@ export class ExpressSession {
 
   /** Remove the session from the store and from the request (logout). */
   destroy(callback?: Callback): this {
-    const controller = controllerOf(this.req);
+    const controller = controllerOf(this);
     Reflect.deleteProperty(this.req, 'session');
     if (controller !== undefined) controller.destroy(this, callback ?? noop);
     else asLegacy(this.req.sessionStore).destroy(this.id, callback ?? noop);
@@ -117,7 +128,7 @@ export class ExpressSession {
 
   /** Replace the session with a new, empty one under a new id (login, against fixation). */
   regenerate(callback: Callback): this {
-    const controller = controllerOf(this.req);
+    const controller = controllerOf(this);
     if (controller !== undefined) controller.regenerate(callback);
     else asLegacy(this.req.sessionStore).regenerate(this.req, callback);
     return this;
@@ -170,7 +181,25 @@ Store.prototype.createSession = function createSession(req, stored) {
   const cookie = new Cookie(stored.cookie as ConstructorParameters<typeof Cookie>[0]);
   if (typeof expires === 'string') cookie.expires = new Date(expires);
   cookie.originalMaxAge = originalMaxAge;
-  const session = new ExpressSession(req, { ...stored, cookie });
+  // The stored cookie is copied in its place, so the key order stays; then replaced, sparing a copy of `stored`.
+  const session = new ExpressSession(req, stored);
+  session.cookie = cookie;
   req.session = session;
   return session;
+};
+
+/**
+ * How express-session's stores write a session: plain `JSON.stringify`, which leaves out
+ * a function or an `undefined` value as they do (sessionlock's own serializer refuses
+ * them), and needs no replacer call per value. A BigInt or a cycle still fails the save.
+ */
+export const expressSerializer: Serializer = {
+  stringify(data) {
+    try {
+      return JSON.stringify(data);
+    } catch (error) {
+      throw new SerializationError('the session data cannot be written as JSON', { cause: error });
+    }
+  },
+  parse: jsonSerializer.parse,
 };

@@ -49,14 +49,17 @@ export class Cookie {
   domain?: string;
   partitioned?: boolean;
   priority?: 'low' | 'medium' | 'high';
-  #expires: Date | null | undefined;
+  // `maxAge = null` to begin with, set directly: the setter chain would arrive at the same.
+  #expires: Date | null | undefined = null;
 
   constructor(options?: ExpressCookieOptions & { originalMaxAge?: number | null }) {
-    this.maxAge = null;
+    this.originalMaxAge = null;
     if (options !== undefined && options !== null) {
       if (typeof options !== 'object') throw new TypeError('argument options must be a object');
-      for (const [key, value] of Object.entries(options)) {
-        if (key !== 'data') Reflect.set(this, key, value);
+      const self = this as unknown as Record<string, unknown>;
+      // Assigned one by one, so `maxAge` and `expires` go through their setters.
+      for (const key of Object.keys(options)) {
+        if (key !== 'data') self[key] = (options as Record<string, unknown>)[key];
       }
     }
     if (this.originalMaxAge === undefined || this.originalMaxAge === null) this.originalMaxAge = this.maxAge;

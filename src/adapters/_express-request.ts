@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { SessionManager } from '../core/manager.js';
@@ -7,7 +6,7 @@ import { SessionStateError } from '../errors.js';
 import {
   ExpressSession,
   Store,
-  kController,
+  lendTo,
   type Callback,
   type SessionController,
   type SessionRequestLike,
@@ -43,22 +42,31 @@ export function isSecure(req: ExpressRequest, proxy: boolean | undefined): boole
   return forwardedProtoIsHttps(req.headers['x-forwarded-proto']);
 }
 
-/** express-session's change detector: a hash of the session without its cookie. */
-function hash(session: ExpressSession): string {
-  const text = JSON.stringify(session, function (this: unknown, key, value: unknown) {
-    return this === session && key === 'cookie' ? undefined : value;
-  });
-  return createHash('sha1').update(text, 'utf8').digest('hex');
+/**
+ * What express-session's change detector hashes: the session's JSON without its cookie.
+ * Equal text means an equal hash, so the text is compared directly, with no digest.
+ */
+function dataText(session: ExpressSession): string {
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(session)) if (key !== 'cookie') data[key] = session[key];
+  return JSON.stringify(data);
 }
 
 function later(callback: Callback, error?: unknown): void {
   setImmediate(() => callback(error));
 }
 
+/** The data text of a session made by `generate`: nothing but its cookie. */
+const EMPTY_DATA_TEXT = '{}';
+
 /**
  * One request's session under the Express adapter: express-session's save, touch and
  * cookie rules, applied to a session opened (and locked) by the manager. The write is
  * made once, when the response starts, before its headers leave.
+ *
+ * Per request it does only what the answer needs: the loaded data becomes `req.session`
+ * without a copy, and the data is compared with what was loaded only when a decision
+ * depends on it (the manager compares the stored text anyway before writing).
  */
 export class ExpressRequestSession implements SessionController {
   readonly #manager: SessionManager;
@@ -67,8 +75,12 @@ export class ExpressRequestSession implements SessionController {
   readonly #policy: RequestPolicy;
   /** The session came from the store (the browser's cookie named a live session). */
   readonly #loaded: boolean;
-  #originalHash = '';
-  #savedHash: string | undefined;
+  /** The session's JSON as loaded; undefined for a new one. */
+  readonly #loadedText: string | undefined;
+  /** The data text (see `dataText`) to compare with at the end; worked out from `#loadedText` when first needed. */
+  #originalText: string | undefined;
+  /** The loaded state counts as saved (express-session's `savedHash` without `resave`), until `regenerate()`. */
+  #baselineSaved: boolean;
   #savedExplicitly = false;
   #regenerated = false;
   #destroyed = false;
@@ -83,32 +95,43 @@ export class ExpressRequestSession implements SessionController {
     this.#req = req;
     this.#policy = policy;
     this.#loaded = !session.isNew;
-    Object.defineProperty(req, kController, { value: this, configurable: true });
-    if (this.#loaded) this.#inflate(session.data as StoredSession);
-    else this.#generate();
+    this.#baselineSaved = this.#loaded && !policy.resave;
+    // Express 5 makes every access to `req` slow (see `lendTo`): it is written only where express-session writes it.
+    req.sessionID = session.id;
+    if (this.#loaded) {
+      // A read-only session's data is a read-only view: the handler gets a copy it may change (refused at commit).
+      const readonly = session.mode === 'readonly';
+      const text = JSON.stringify(session.data);
+      // Otherwise the manager parsed the data for this request alone, so it is used as is;
+      // commit hands the manager `req.session` in its place.
+      const stored = (readonly ? JSON.parse(text) : session.data) as StoredSession;
+      lendTo(Store.prototype.createSession(req, stored), this);
+      this.#loadedText = text;
+      this.#snapshot = text;
+    } else {
+      this.#generate();
+    }
   }
 
   #generate(): void {
     const req = this.#req;
-    req.sessionID = this.#session.id;
     const session = new ExpressSession(req);
     const options = this.#policy.cookie(req);
     session.cookie = new Cookie(options);
-    const secure = isSecure(req, this.#policy.proxy);
-    if (options.secure === 'auto') session.cookie.secure = secure;
-    if (options.sameSite === 'auto') session.cookie.sameSite = secure ? 'none' : 'lax';
+    if (options.secure === 'auto' || options.sameSite === 'auto') {
+      const secure = isSecure(req, this.#policy.proxy);
+      if (options.secure === 'auto') session.cookie.secure = secure;
+      if (options.sameSite === 'auto') session.cookie.sameSite = secure ? 'none' : 'lax';
+    }
+    lendTo(session, this);
     req.session = session;
-    this.#originalHash = hash(session);
+    this.#originalText = EMPTY_DATA_TEXT;
   }
 
-  #inflate(stored: StoredSession): void {
-    const req = this.#req;
-    req.sessionID = this.#session.id;
-    // A copy: the manager's data stays the loaded state until commit.
-    const session = Store.prototype.createSession(req, JSON.parse(JSON.stringify(stored)) as StoredSession);
-    this.#originalHash = hash(session);
-    if (!this.#policy.resave) this.#savedHash = this.#originalHash;
-    this.#snapshot = JSON.stringify(stored);
+  /** True when the data (not the cookie) differs from the baseline, as express-session's hash comparison tells. */
+  #modified(session: ExpressSession): boolean {
+    this.#originalText ??= dataText(new ExpressSession(this.#req, JSON.parse(this.#loadedText ?? EMPTY_DATA_TEXT) as StoredSession));
+    return dataText(session) !== this.#originalText;
   }
 
   save(session: ExpressSession, callback: Callback): void {
@@ -116,7 +139,6 @@ export class ExpressRequestSession implements SessionController {
       later(callback, new SessionStateError('the session is open read-only in this request'));
       return;
     }
-    this.#savedHash = hash(session);
     this.#savedExplicitly = true;
     this.#snapshot = JSON.stringify(session);
     later(callback);
@@ -127,7 +149,7 @@ export class ExpressRequestSession implements SessionController {
       later(callback, new Error('failed to load session'));
       return;
     }
-    Store.prototype.createSession(this.#req, JSON.parse(this.#snapshot) as StoredSession);
+    lendTo(Store.prototype.createSession(this.#req, JSON.parse(this.#snapshot) as StoredSession), this);
     later(callback);
   }
 
@@ -155,8 +177,9 @@ export class ExpressRequestSession implements SessionController {
       return;
     }
     this.#regenerated = true;
-    this.#savedHash = undefined;
+    this.#baselineSaved = false;
     this.#snapshot = undefined;
+    this.#req.sessionID = this.#session.id;
     this.#generate();
     later(callback);
   }
@@ -173,18 +196,18 @@ export class ExpressRequestSession implements SessionController {
   }
 
   async #save(): Promise<string | undefined> {
-    const { name, secrets } = this.#policy;
+    const policy = this.#policy;
     if (this.#destroyed) {
       await this.#manager.commit(this.#session);
       const cookie = this.#destroyedCookie;
       if (!this.#loaded || cookie === undefined) return undefined;
       // Expire the browser's copy too (express-session leaves it): a dead id should not keep travelling.
-      return serializeCookie(name, '', { ...cookie.data, expires: new Date(0) });
+      return serializeCookie(policy.name, '', { ...cookie.data, expires: new Date(0) });
     }
     const session = this.#req.session;
     if (session === null || session === undefined) {
       // `req.session = null`: `unset` decides whether the stored session goes.
-      if (this.#policy.unsetDestroy && this.#loaded) {
+      if (policy.unsetDestroy && this.#loaded) {
         this.#session.destroy();
         await this.#manager.commit(this.#session);
       } else {
@@ -193,16 +216,20 @@ export class ExpressRequestSession implements SessionController {
       return undefined;
     }
     session.touch();
-    const current = hash(session);
-    const isNew = !this.#loaded || this.#regenerated;
     // After regenerate() the new, empty session is the baseline, as in express-session.
-    const modified = current !== this.#originalHash;
-    const isSaved = this.#savedHash === current;
+    const isNew = !this.#loaded || this.#regenerated;
+    const readonly = this.#session.mode === 'readonly';
+    // Comparing costs a serialization, so it is made only when an answer below depends on
+    // it. None does for a loaded session under `resave: false`, not saved explicitly, with a
+    // browser-session cookie: whatever `modified` is there, the branches and `send` agree,
+    // and the manager writes only data that changed.
+    const modified =
+      (isNew || readonly || this.#savedExplicitly || !this.#baselineSaved || (!policy.rolling && session.cookie.expires != null)) &&
+      this.#modified(session);
     const shouldSave =
-      (!this.#policy.saveUninitialized && this.#savedHash === undefined && isNew ? modified : !isSaved) ||
-      this.#savedExplicitly;
-    if (this.#session.mode === 'readonly') {
-      if (current !== this.#originalHash) throw new SessionStateError('the session is open read-only in this request');
+      this.#savedExplicitly || (this.#baselineSaved ? modified : isNew && !policy.saveUninitialized ? modified : true);
+    if (readonly) {
+      if (modified) throw new SessionStateError('the session is open read-only in this request');
       await this.#manager.commit(this.#session);
     } else if (this.#regenerated && !shouldSave) {
       // Regenerated and left empty without saveUninitialized: the old record goes, nothing new is stored.
@@ -212,17 +239,16 @@ export class ExpressRequestSession implements SessionController {
     } else if (isNew && !shouldSave) {
       await this.#manager.abort(this.#session);
     } else {
-      this.#session.data = JSON.parse(JSON.stringify(session)) as StoredSession;
+      // The manager serializes `req.session` itself (its own properties: the data and the cookie).
+      this.#session.data = session;
       // resave: write even an unchanged session (express-session's default, for stores without touch).
       if (shouldSave && !modified) this.#session.touch();
       await this.#manager.commit(this.#session);
     }
-    const send = isNew
-      ? this.#policy.saveUninitialized || modified
-      : this.#policy.rolling || (session.cookie.expires != null && modified);
+    const send = isNew ? policy.saveUninitialized || modified : policy.rolling || (session.cookie.expires != null && modified);
     if (!send || typeof this.#req.sessionID !== 'string') return undefined;
     // Only send secure cookies over https (express-session does the same).
-    if (session.cookie.secure === true && !isSecure(this.#req, this.#policy.proxy)) return undefined;
-    return session.cookie.serialize(name, `s:${signValue(this.#req.sessionID, secrets[0] as string)}`);
+    if (session.cookie.secure === true && !isSecure(this.#req, policy.proxy)) return undefined;
+    return session.cookie.serialize(policy.name, `s:${signValue(this.#req.sessionID, policy.secrets[0] as string)}`);
   }
 }

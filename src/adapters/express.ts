@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSessionManager, type SessionManager } from '../core/manager.js';
+import { createSessionManager, type OpenOptions, type SessionManager } from '../core/manager.js';
 import type { LockOptions, SessionManagerOptions } from '../core/options.js';
+import type { Session } from '../core/session.js';
 import { isSessionError } from '../errors.js';
 import type { SessionStore } from '../stores/types.js';
-import { ExpressSession, Store, type LegacyStore } from './_express-compat.js';
+import { ExpressSession, Store, expressSerializer, type LegacyStore } from './_express-compat.js';
 import { Cookie, type ExpressCookieOptions } from './_express-cookie.js';
 import { adaptLegacyStore } from './_express-legacy-store.js';
 import { MemoryStore } from './_express-memory-store.js';
-import { ExpressRequestSession, isSecure, type ExpressRequest, type RequestPolicy } from './_express-request.js';
+import { ExpressRequestSession, type ExpressRequest, type RequestPolicy } from './_express-request.js';
 import { expressIdScheme, generateExpressId } from './_express-signature.js';
 import { retryHeaders, statusForError } from './_http-error.js';
 import { chooseMode, type LockModeChoice } from './_lock-mode.js';
@@ -86,6 +87,14 @@ function forNext(error: unknown): unknown {
   return error;
 }
 
+/** The path of the request's original URL, unnormalized, as express-session's `parseurl.original` reads it. */
+function pathnameOf(req: ExpressRequest): string {
+  const url = req.originalUrl ?? req.url ?? '/';
+  if (!url.startsWith('/')) return new URL(url, 'http://x').pathname;
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 /**
  * A drop-in replacement for express-session: the same options, `req.session` API,
  * exports and cookie format, with a lock per session so overlapping requests of one
@@ -132,6 +141,7 @@ export function sessions(options: ExpressSessionOptions = {}): SessionMiddleware
     lock: { ...lock, mode: typeof mode === 'string' ? mode : undefined },
     cookie: { name: options.name ?? options.key ?? 'connect.sid' },
     ids: expressIdScheme(native),
+    serializer: expressSerializer,
   });
   const policy: RequestPolicy = {
     name: manager.options.cookie.name,
@@ -155,6 +165,38 @@ export function sessions(options: ExpressSessionOptions = {}): SessionMiddleware
     console.warn('Warning: the default MemoryStore is not designed for a production environment:\nit leaks memory and holds sessions in one process only. Pass a store.');
   }
 
+  // No `secure` for the manager: its own Set-Cookie goes unused, express-session's cookie
+  // rules answer instead (ExpressRequestSession). With a fixed mode and the default genid,
+  // every request opens with the same options.
+  const fixedOpen: OpenOptions | undefined = typeof mode === 'function' || options.genid !== undefined ? undefined : { mode };
+  const cookiePath = typeof cookieOption === 'function' ? undefined : (cookieOption.path ?? '/');
+
+  /** Opens the request's session and lets the rest of the app run; the commit waits for the response. */
+  async function start(req: ExpressRequest, res: ServerResponse, next: (error?: unknown) => void): Promise<void> {
+    let session: Session;
+    try {
+      session = await manager.open(
+        req.headers.cookie,
+        fixedOpen ?? { mode: chooseMode(mode, req), createId: () => genid(req) },
+      );
+      sessionStore ??= await manager.store();
+    } catch (error) {
+      next(forNext(error));
+      return;
+    }
+    req.sessionStore = sessionStore;
+    let request: ExpressRequestSession;
+    try {
+      request = new ExpressRequestSession(manager, session, req, policy);
+    } catch (error) {
+      void manager.abort(session);
+      next(forNext(error));
+      return;
+    }
+    bindToResponse(manager, session, res, () => request.commit(), (error) => next(forNext(error)));
+    next();
+  }
+
   const middleware = function session(message: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void {
     // Typed loosely above so `app.use(session())` type-checks against Express's own Request.
     const req = message as ExpressRequest;
@@ -162,33 +204,13 @@ export function sessions(options: ExpressSessionOptions = {}): SessionMiddleware
       next();
       return;
     }
-    const path = new URL(req.originalUrl ?? req.url ?? '/', 'http://x').pathname;
-    if (!path.startsWith(policy.cookie(req).path ?? '/')) {
+    const path = cookiePath ?? policy.cookie(req).path ?? '/';
+    // Every path starts with `/`, the default: no need to read the URL.
+    if (path !== '/' && !pathnameOf(req).startsWith(path)) {
       next();
       return;
     }
-    const opening = manager.open(req.headers.cookie, {
-      mode: chooseMode(mode, req),
-      secure: isSecure(req, policy.proxy),
-      createId: () => genid(req),
-    });
-    Promise.all([opening, sessionStore ?? manager.store()]).then(
-      ([session, resolvedStore]) => {
-        sessionStore = resolvedStore;
-        req.sessionStore = resolvedStore;
-        let request: ExpressRequestSession;
-        try {
-          request = new ExpressRequestSession(manager, session, req, policy);
-        } catch (error) {
-          void manager.abort(session);
-          next(forNext(error));
-          return;
-        }
-        bindToResponse(manager, session, res, () => request.commit(), (error) => next(forNext(error)));
-        next();
-      },
-      (error: unknown) => next(forNext(error)),
-    );
+    void start(req, res, next);
   };
   return Object.assign(middleware, { manager });
 }
