@@ -1,17 +1,15 @@
-// `node --import tsx bench/sweep.ts [--quick]`: scenario 4, sweeping under live load.
+// `node --import tsx bench/sweep.ts [--quick] [--store sqlite|file]`: scenario 4, sweeping under live load.
 //
 // For SQLite (1,000,000 sessions) and the file store (100,000 sessions), 90 % of them
-// expired: pre-fill fast (one transaction; parallel file writes), serve a steady load
+// expired: pre-fill fast in a child process (one transaction; parallel file writes), serve a steady load
 // over node:http with sessionlock from a separate client process, measure a baseline,
 // then run one sweep of the whole backlog in the server process, and report the sweep's
 // time, the event loop's longest stall during it (perf_hooks.monitorEventLoopDelay), and
 // the p99 of the requests that overlapped it against the baseline p99. Writes
 // bench/results/sweep.json (read by `npm run bench`) and bench/results/sweep.md (a
 // section for bench/RESULTS.md). `--quick` uses a tenth of the sessions.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, cpus } from 'node:os';
@@ -20,16 +18,15 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { createSessionManager, type SessionStore, type SweepResult } from '../src/index.js';
-import { bucketOf } from '../src/stores/_file-expiry.js';
-import { createLayout, encodeRecord } from '../src/stores/_file-layout.js';
 import { createFileStore } from '../src/stores/file.js';
 import { createSqliteStore } from '../src/stores/sqlite.js';
 import { BENCH_DIR, WORK_DIR } from './_processes.js';
 import type { WindowStats } from './_sweep-client.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, store: { type: 'string' } } });
+// `--store sqlite|file` runs one store only, to study it; such a run only prints its table.
+const only = args.store;
 const quick = args.quick === true;
 const plan = {
   sqliteSessions: quick ? 100_000 : 1_000_000,
@@ -50,7 +47,6 @@ const plan = {
 };
 const TARGETS = { maxStallMs: 20, p99Ratio: 2 };
 const GRACE_MS = 60_000;
-const HOUR_MS = 3_600_000;
 const secret = 'bench-sweep-secret';
 // Per process: the harness may run this script while someone runs it by hand.
 const work = join(WORK_DIR, `sweep-${process.pid}`);
@@ -66,55 +62,14 @@ const deadline = setTimeout(() => {
   process.exit(1);
 }, 360_000);
 
-/** An expiry: 90 % between one minute (the grace period) and one hour ago, the rest within the next hour. */
-function expiryAt(now: number, index: number, count: number): number {
-  const expired = index < count * plan.expiredShare;
-  return expired ? now - GRACE_MS - 1000 - Math.floor(Math.random() * HOUR_MS) : now + HOUR_MS + Math.floor(Math.random() * HOUR_MS);
-}
-
-function prefillSqlite(path: string, count: number): void {
-  // The store creates the schema; the rows go in through one transaction of plain INSERTs.
-  createSqliteStore({ path }).close().catch((error: unknown) => log(String(error)));
-  const db = new Database(path);
-  const insert = db.prepare(
-    'INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until) VALUES (?, ?, ?, ?, 1, NULL, 0)',
+/** Pre-fill `count` sessions of `store` at `target` in a child process (bench/_sweep-prefill.ts), so none of its garbage is left in this server's heap. */
+function prefill(store: 'sqlite' | 'file', target: string, count: number): void {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(BENCH_DIR, '_sweep-prefill.ts'), store, target, String(count), String(plan.expiredShare), String(GRACE_MS)],
+    { stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 },
   );
-  const now = Date.now();
-  db.transaction(() => {
-    for (let i = 0; i < count; i += 1) insert.run(randomBytes(32).toString('hex'), '{"hits":1}', now - 2 * HOUR_MS, expiryAt(now, i, count));
-  })();
-  db.close();
-}
-
-async function prefillFiles(dir: string, count: number): Promise<void> {
-  const layout = createLayout(dir);
-  const bucketMs = 60_000;
-  const made = new Map<string, Promise<unknown>>();
-  const ensure = async (folder: string): Promise<void> => {
-    let making = made.get(folder);
-    if (making === undefined) {
-      making = mkdir(folder, { recursive: true });
-      made.set(folder, making);
-    }
-    await making;
-  };
-  const now = Date.now();
-  let next = 0;
-  // The store's own on-disk format and paths, written in parallel without fsync: a pre-fill, not a benchmark of writes.
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      const key = randomBytes(32).toString('hex');
-      const expiresAt = expiryAt(now, i, count);
-      const record = layout.recordPath(key);
-      const bucket = bucketOf(expiresAt, bucketMs);
-      await ensure(layout.bucketDir(bucket));
-      await writeFile(layout.markerPath(bucket, key), '');
-      await ensure(join(record, '..'));
-      await writeFile(record, encodeRecord({ data: '{"hits":1}', createdAt: now - 2 * HOUR_MS, expiresAt, version: 1, leaseToken: null, leaseUntil: 0 }));
-    }
-  };
-  await Promise.all(Array.from({ length: 64 }, worker));
+  if (run.status !== 0) throw new Error(`pre-filling ${store} failed (exit ${String(run.status)})`);
 }
 
 function listen(server: Server): Promise<string> {
@@ -225,7 +180,7 @@ function markdown(runs: Record<string, unknown>[]): string {
   return [
     '## Sweeping under load (bench/sweep.ts)',
     '',
-    `One sweep of the backlog (90 % of the sessions expired, grace 60 s, batches of up to 500 sized to hold the event loop, or for SQLite the write lock, under 5 ms, pausing as long between batches; SQLite checkpoints and runs its batches in its worker thread) in the server process, while ${plan.connections} keep-alive clients in another process send a steady ${plan.ratePerS.sqlite} requests/s in all to SQLite, ${plan.ratePerS.file}/s to the file store (about a quarter of what each serves here; a saturating load generator on 2 cores takes a core from the server, whose loop then waits for the CPU scheduler whether or not a sweep runs). Targets: event-loop stall ≤ ${TARGETS.maxStallMs} ms; p99 of requests overlapping the sweep ≤ ${TARGETS.p99Ratio}× the p99 before it.`,
+    `One sweep of the backlog (90 % of the sessions expired, grace 60 s, batches of up to 500 sized to hold the event loop, or for SQLite the write lock, under 2 ms (`maxBlockMs`), pausing as long between batches; SQLite checkpoints and runs its batches in its worker thread) in the server process, while ${plan.connections} keep-alive clients in another process send a steady ${plan.ratePerS.sqlite} requests/s in all to SQLite, ${plan.ratePerS.file}/s to the file store (about a quarter of what each serves here; a saturating load generator on 2 cores takes a core from the server, whose loop then waits for the CPU scheduler whether or not a sweep runs). Targets: event-loop stall ≤ ${TARGETS.maxStallMs} ms; p99 of requests overlapping the sweep ≤ ${TARGETS.p99Ratio}× the p99 before it.`,
     '',
     '| store | sessions | removed | sweep time | event-loop max stall | p99 before | p99 during |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -242,18 +197,18 @@ mkdirSync(resultsDir, { recursive: true });
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 const runs: Record<string, unknown>[] = [];
 
-{
+if (only === undefined || only === 'sqlite') {
   const path = join(work, 'sessions.db');
   const t = clock();
-  prefillSqlite(path, plan.sqliteSessions);
+  prefill('sqlite', path, plan.sqliteSessions);
   const prefillS = (clock() - t) / 1000;
   log(`sqlite: ${plan.sqliteSessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
   runs.push(await measure('sqlite', createSqliteStore({ path }), plan.sqliteSessions, prefillS));
 }
-{
+if (only === undefined || only === 'file') {
   const dir = join(work, 'files');
   const t = clock();
-  await prefillFiles(dir, plan.fileSessions);
+  prefill('file', dir, plan.fileSessions);
   const prefillS = (clock() - t) / 1000;
   log(`file: ${plan.fileSessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
   runs.push(await measure('file', createFileStore({ dir }), plan.fileSessions, prefillS));
@@ -266,8 +221,10 @@ const results = {
   targets: TARGETS,
   runs,
 };
-writeFileSync(join(resultsDir, 'sweep.json'), `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(join(resultsDir, 'sweep.md'), markdown(runs));
+if (only === undefined) {
+  writeFileSync(join(resultsDir, 'sweep.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(resultsDir, 'sweep.md'), markdown(runs));
+}
 process.stdout.write(markdown(runs));
 rmSync(work, { recursive: true, force: true });
 clearTimeout(deadline);

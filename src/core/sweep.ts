@@ -22,7 +22,7 @@ export interface SweepOptions {
    * batch held either longer, doubled when it held it less than half of this. Stores whose
    * batches hold neither run at `batchSize`. After a batch that held one, the sweep pauses
    * as long again, so it never takes more than half of the loop's (or the lock's) time
-   * from requests. @default 5
+   * from requests. @default 2
    */
   maxBlockMs?: number;
   /** The sweep stops after this many ms and the rest waits for the next one. @default 10000 */
@@ -86,7 +86,7 @@ export function sweepDefaults(options: SweepOptions = {}): Required<SweepOptions
     graceMs: options.graceMs ?? 60_000,
     batchSize: options.batchSize ?? 500,
     budgetMs: options.budgetMs ?? 10_000,
-    maxBlockMs: options.maxBlockMs ?? 5,
+    maxBlockMs: options.maxBlockMs ?? 2,
   };
 }
 
