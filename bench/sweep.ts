@@ -39,6 +39,7 @@ const plan = {
   // through the node adapter here (bench scenario 1), so queueing stays out of the p99.
   ratePerS: { sqlite: 1000, file: 100 },
   warmupMs: 1000,
+  idleMs: 3000,
   baselineMs: quick ? 3000 : 5000,
   // The file store removes a few hundred to a few thousand records a second, depending on
   // the disk; its sweep stops at this budget (resumable: the next sweep goes on) so the run
@@ -99,6 +100,13 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
     })();
   });
   const url = await listen(server);
+  // The machine's own floor: the longest the loop of this process waits with no load and
+  // no sweep at all (an idle process here has shown 10–25 ms), to read the stalls against.
+  const idle = monitorEventLoopDelay({ resolution: 1 });
+  idle.enable();
+  await sleep(plan.idleMs);
+  idle.disable();
+  const idleMaxMs = idle.max / 1e6;
   const client = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, '_sweep-client.ts')], {
     env: { ...process.env, SWEEP_CLIENT_URL: url, SWEEP_CLIENT_CONNECTIONS: String(plan.connections), SWEEP_CLIENT_RATE: String(plan.ratePerS[name]), SWEEP_CLIENT_LIMIT_S: '240' },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -142,6 +150,7 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
       longestBatchHoldMs: round(result.maxBatchBlockMs),
       p99DelayUnderSweepMs: round(p99LoopMs),
       maxDelayLoadOnlyMs: round(loadOnly.maxMs),
+      maxDelayIdleMs: round(idleMaxMs),
       p99DelayLoadOnlyMs: round(loadOnly.p99Ms),
     },
     baseline: roundStats(baseline),
@@ -170,12 +179,12 @@ function roundStats(stats: WindowStats): WindowStats {
 
 function markdown(runs: Record<string, unknown>[]): string {
   const rows = runs.map((run) => {
-    const loop = run.eventLoop as { maxStallMs: number; longestBatchHoldMs: number; maxDelayLoadOnlyMs: number };
+    const loop = run.eventLoop as { maxStallMs: number; longestBatchHoldMs: number; maxDelayLoadOnlyMs: number; maxDelayIdleMs: number };
     const cleanup = run.cleanup as { durationMs: number; removed: number; removedPerS: number; incomplete: boolean };
     const baseline = run.baseline as WindowStats;
     const during = run.during as WindowStats;
     const met = run.met as { stall: boolean; p99: boolean };
-    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; ${loop.maxDelayLoadOnlyMs} ms before the sweep) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
+    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; ${loop.maxDelayLoadOnlyMs} ms under load before the sweep; ${loop.maxDelayIdleMs} ms idle, before any load) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
   });
   return [
     '## Sweeping under load (bench/sweep.ts)',
