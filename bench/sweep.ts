@@ -206,21 +206,17 @@ mkdirSync(resultsDir, { recursive: true });
 const loadAtStart = loadavg()[0] ?? Number.NaN;
 const runs: Record<string, unknown>[] = [];
 
-if (only === undefined || only === 'sqlite') {
-  const path = join(work, 'sessions.db');
+const stores = [
+  { name: 'sqlite', target: join(work, 'sessions.db'), sessions: plan.sqliteSessions, open: (path: string) => createSqliteStore({ path }) },
+  { name: 'file', target: join(work, 'files'), sessions: plan.fileSessions, open: (dir: string) => createFileStore({ dir }) },
+] as const;
+for (const { name, target, sessions, open } of stores) {
+  if (only !== undefined && only !== name) continue;
   const t = clock();
-  prefill('sqlite', path, plan.sqliteSessions);
+  prefill(name, target, sessions);
   const prefillS = (clock() - t) / 1000;
-  log(`sqlite: ${plan.sqliteSessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
-  runs.push(await measure('sqlite', createSqliteStore({ path }), plan.sqliteSessions, prefillS));
-}
-if (only === undefined || only === 'file') {
-  const dir = join(work, 'files');
-  const t = clock();
-  prefill('file', dir, plan.fileSessions);
-  const prefillS = (clock() - t) / 1000;
-  log(`file: ${plan.fileSessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
-  runs.push(await measure('file', createFileStore({ dir }), plan.fileSessions, prefillS));
+  log(`${name}: ${sessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
+  runs.push(await measure(name, open(target), sessions, prefillS));
 }
 
 const results = {

@@ -101,6 +101,16 @@ function rowCount(path: string): number {
   }
 }
 
+/** A store over 5 seeded rows whose write lock another connection holds (`BEGIN IMMEDIATE`) until the test ends it. */
+function lockedByAnotherConnection(busyRetryMs: number): { path: string; store: ReturnType<typeof createSqliteStore>; holder: Database.Database } {
+  const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+  const store = createSqliteStore({ path, busyRetryMs });
+  seed(path, 5, 0);
+  const holder = new Database(path);
+  holder.exec('BEGIN IMMEDIATE');
+  return { path, store, holder };
+}
+
 describe('sqlite store: sweep batches in the worker thread', () => {
   for (const worker of [true, false]) {
     it(`one batch per call, \`more\` at the limit, leased and live rows kept (worker: ${String(worker)})`, async () => {
@@ -121,11 +131,7 @@ describe('sqlite store: sweep batches in the worker thread', () => {
   }
 
   it("waits in the worker for another connection's write lock, while the event loop goes on", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
-    const store = createSqliteStore({ path, busyRetryMs: 5000 });
-    seed(path, 5, 0);
-    const holder = new Database(path);
-    holder.exec('BEGIN IMMEDIATE');
+    const { store, holder } = lockedByAnotherConnection(5000);
     let settled = false;
     const sweeping = store.sweep?.({ graceMs: 60_000, limit: 100 }).finally(() => (settled = true));
     // Timers fire on this loop while the worker's connection waits for the lock.
@@ -143,12 +149,8 @@ describe('sqlite store: sweep batches in the worker thread', () => {
   });
 
   it('a request that meets a sweep batch holding the write lock waits for the batch, then succeeds', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
-    const store = createSqliteStore({ path, busyRetryMs: 5000 });
-    seed(path, 5, 0);
     // Another connection holds the lock, so the worker's batch is still running when the write comes.
-    const holder = new Database(path);
-    holder.exec('BEGIN IMMEDIATE');
+    const { store, holder } = lockedByAnotherConnection(5000);
     const order: string[] = [];
     const sweeping = store.sweep?.({ graceMs: 60_000, limit: 100 }).then((result) => {
       order.push('sweep');
@@ -170,11 +172,7 @@ describe('sqlite store: sweep batches in the worker thread', () => {
   });
 
   it("rejects with the driver's error (SQLITE_BUSY) when the lock is held past busyRetryMs", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
-    const store = createSqliteStore({ path, busyRetryMs: 50 });
-    seed(path, 5, 0);
-    const holder = new Database(path);
-    holder.exec('BEGIN IMMEDIATE');
+    const { path, store, holder } = lockedByAnotherConnection(50);
     try {
       await assert.rejects(store.sweep?.({ graceMs: 60_000, limit: 100 }) ?? Promise.resolve(), (error: { code?: unknown }) => {
         assert.match(String(error.code), /^SQLITE_BUSY/);
