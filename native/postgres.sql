@@ -16,6 +16,7 @@
 --   created_at  first save of a new session
 --   version     the version an optimistic write read
 --   waiter      1 when this process listens for release notifications, else 0
+--   queue_ms    how long a waiter's place as next holder lasts unless it asks again
 --   grace_ms    sweep: only records expired for longer than this
 --   limit       sweep: at most this many records
 --
@@ -32,6 +33,15 @@
 -- only when waiters > 0, so an uncontended session never pays for a notification. The
 -- call sits in a CASE branch because CASE is the one construct whose evaluation order
 -- PostgreSQL guarantees (an AND may be evaluated in any order).
+--
+-- Hand-over: the first listening waiter also leaves its token in `next_token`, for
+-- queue_ms (it asks again well within that while it still waits). A write that frees
+-- the lease while that place is live gives the lease straight to that token instead, and
+-- the notification carries what the waiter would have loaded:
+--   '<id>\t<token>\t<lease_until>\t<created_at>\t<expires_at>\t<version>\n<data>'
+-- so the next holder needs no acquire round trip. Only data up to 7,000 bytes is handed
+-- over this way (a payload must stay under 8,000 bytes); larger sessions are released
+-- and the waiter acquires as before. A waiter that gives up runs `abandon`.
 
 -- name: lockSchema
 -- Serializes schema setup between processes starting at once. Held to the end of the
@@ -67,11 +77,21 @@ CREATE TABLE IF NOT EXISTS sessionlock_sessions (
 ) WITH (fillfactor = 80);
 CREATE INDEX IF NOT EXISTS sessionlock_sessions_expires_at ON sessionlock_sessions (expires_at);
 
+-- name: migrate2
+-- Version 2: the waiter the lease is handed to on release (see "Hand-over" above).
+-- Columns with constant defaults: added without rewriting the table.
+ALTER TABLE sessionlock_sessions
+  ADD COLUMN IF NOT EXISTS next_token    text,
+  ADD COLUMN IF NOT EXISTS next_until    bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS next_lease_ms bigint NOT NULL DEFAULT 0;
+
 -- name: acquire
--- $1 id, $2 token, $3 lease_ms, $4 waiter
+-- $1 id, $2 token, $3 lease_ms, $4 waiter, $5 queue_ms
 -- Takes the lease and loads the record in one statement when the record is live and
--- free. When it is busy the same statement counts this attempt in `waiters` (so the
--- holder's release will NOTIFY) and answers acquired = false with the lease expiry.
+-- free (or already handed over to this token). When it is busy the same statement
+-- counts this attempt in `waiters` (so the holder's release will NOTIFY), takes or
+-- renews the next-holder place when it is free, stale or already ours, and answers
+-- acquired = false with the lease expiry.
 -- No row: missing or expired. The CASE expressions run on the newest row version under
 -- the row lock, so two racing acquires can never both win.
 -- The statement commits without waiting for its WAL flush (synchronous_commit off for
@@ -80,16 +100,25 @@ CREATE INDEX IF NOT EXISTS sessionlock_sessions_expires_at ON sessionlock_sessio
 -- fsync is about a third of a cross-process hand-off. Every write of session data keeps
 -- the server's own setting, and flushes any earlier lease change with it.
 WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms,
-                      set_config('synchronous_commit', 'off', true) AS commit_mode)
+                      set_config('synchronous_commit', 'off', true) AS commit_mode),
+cur AS (
+  SELECT s.id,
+         s.lease_token IS NULL OR s.lease_until <= clock.now_ms OR s.lease_token = $2::text AS free,
+         $4::integer = 1 AND (s.next_token IS NULL OR s.next_until <= clock.now_ms OR s.next_token = $2::text) AS queue
+  FROM sessionlock_sessions AS s, clock
+  WHERE s.id = $1::text
+  FOR UPDATE OF s
+)
 UPDATE sessionlock_sessions AS s
-SET lease_token = CASE WHEN s.lease_token IS NULL OR s.lease_until <= clock.now_ms
-                       THEN $2::text ELSE s.lease_token END,
-    lease_until = CASE WHEN s.lease_token IS NULL OR s.lease_until <= clock.now_ms
-                       THEN clock.now_ms + $3::bigint ELSE s.lease_until END,
-    waiters     = CASE WHEN s.lease_token IS NULL OR s.lease_until <= clock.now_ms
-                       THEN 0 ELSE least(s.waiters + $4::integer, 1000000) END
-FROM clock
-WHERE s.id = $1::text AND s.expires_at > clock.now_ms
+SET lease_token   = CASE WHEN cur.free THEN $2::text ELSE s.lease_token END,
+    lease_until   = CASE WHEN cur.free THEN clock.now_ms + $3::bigint ELSE s.lease_until END,
+    waiters       = CASE WHEN cur.free THEN 0 ELSE least(s.waiters + $4::integer, 1000000) END,
+    next_token    = CASE WHEN cur.free AND s.next_token = $2::text THEN NULL
+                         WHEN NOT cur.free AND cur.queue THEN $2::text ELSE s.next_token END,
+    next_until    = CASE WHEN NOT cur.free AND cur.queue THEN clock.now_ms + $5::bigint ELSE s.next_until END,
+    next_lease_ms = CASE WHEN NOT cur.free AND cur.queue THEN $3::bigint ELSE s.next_lease_ms END
+FROM cur, clock
+WHERE s.id = cur.id AND s.expires_at > clock.now_ms
 RETURNING s.lease_token = $2::text AS acquired,
           CASE WHEN s.lease_token = $2::text THEN s.data END AS data,
           s.created_at, s.expires_at, s.version, s.lease_token, s.lease_until, clock.now_ms;
@@ -112,26 +141,40 @@ RETURNING s.lease_until;
 -- name: saveLeased
 -- $1 id, $2 token, $3 data, $4 expires_at, $5 hold_ms
 -- Saves and releases (or, with hold_ms, keeps) the lease, only while token holds it.
+-- With data and expires_at NULL and no hold_ms it is the plain release. A release hands
+-- the lease over to the next holder's token when its place is live and the data fits a
+-- notification (see "Hand-over" above).
 WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms),
 cur AS (
-  SELECT id, expires_at, version, lease_token, lease_until
-  FROM sessionlock_sessions WHERE id = $1::text FOR UPDATE
+  SELECT s.id, s.expires_at, s.version, s.lease_token, s.lease_until,
+         $5::bigint IS NULL AND s.next_token IS NOT NULL AND s.next_until > clock.now_ms
+           AND octet_length(coalesce($3::text, s.data)) <= 7000 AS hand_over
+  FROM sessionlock_sessions AS s, clock WHERE s.id = $1::text FOR UPDATE OF s
 ),
 done AS (
   UPDATE sessionlock_sessions AS s
   SET data        = coalesce($3::text, s.data),
       version     = s.version + CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END,
       expires_at  = coalesce($4::bigint, s.expires_at),
-      lease_token = CASE WHEN $5::bigint IS NULL THEN NULL ELSE s.lease_token END,
-      lease_until = CASE WHEN $5::bigint IS NULL THEN 0 ELSE clock.now_ms + $5::bigint END
+      lease_token = CASE WHEN $5::bigint IS NOT NULL THEN s.lease_token
+                         WHEN cur.hand_over THEN s.next_token END,
+      lease_until = CASE WHEN $5::bigint IS NOT NULL THEN clock.now_ms + $5::bigint
+                         WHEN cur.hand_over THEN clock.now_ms + s.next_lease_ms ELSE 0 END,
+      waiters     = CASE WHEN cur.hand_over THEN 0 ELSE s.waiters END,
+      next_token  = CASE WHEN cur.hand_over THEN NULL ELSE s.next_token END
   FROM cur, clock
   WHERE s.id = cur.id AND s.lease_token = $2::text
-  RETURNING s.version, s.lease_until, s.waiters
+  RETURNING s.version, s.lease_until, s.waiters, cur.hand_over, s.lease_token AS next_holder,
+            s.data, s.created_at, s.expires_at AS new_expires_at
 )
 SELECT 'written' AS outcome, d.version, d.lease_until, NULL::bigint AS expires_at, NULL::text AS lease_token,
        clock.now_ms,
-       CASE WHEN $5::bigint IS NULL AND d.waiters > 0
-            THEN pg_notify('sessionlock_release', $1::text)::text = '' ELSE false END AS notified
+       CASE WHEN $5::bigint IS NOT NULL THEN false
+            WHEN d.hand_over
+            THEN pg_notify('sessionlock_release', concat_ws(E'\t', $1::text, d.next_holder, d.lease_until,
+                           d.created_at, d.new_expires_at, d.version) || E'\n' || d.data)::text = ''
+            WHEN d.waiters > 0 THEN pg_notify('sessionlock_release', $1::text)::text = ''
+            ELSE false END AS notified
 FROM done AS d, clock
 UNION ALL
 SELECT 'refused', c.version, c.lease_until, c.expires_at, c.lease_token, clock.now_ms, false
@@ -231,26 +274,19 @@ DELETE FROM sessionlock_sessions AS s USING clock
 WHERE s.id = $1::text AND s.expires_at > clock.now_ms
 RETURNING 'written' AS outcome, s.version, 0::bigint AS lease_until, false AS notified;
 
--- name: release
--- $1 id, $2 token. Gives the lease up and changes nothing else.
-WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms),
-cur AS (
-  SELECT id, expires_at, version, lease_token, lease_until
-  FROM sessionlock_sessions WHERE id = $1::text FOR UPDATE
-),
-done AS (
-  UPDATE sessionlock_sessions AS s SET lease_token = NULL, lease_until = 0
-  FROM cur
-  WHERE s.id = cur.id AND s.lease_token = $2::text
-  RETURNING s.version, s.lease_until, s.waiters
+-- name: abandon
+-- $1 id, $2 token. A waiter that gave up: gives back its next-holder place, and the
+-- lease if it was already handed over to it (waking the others when they wait).
+WITH done AS (
+  UPDATE sessionlock_sessions AS s
+  SET next_token  = CASE WHEN s.next_token = $2::text THEN NULL ELSE s.next_token END,
+      lease_token = CASE WHEN s.lease_token = $2::text THEN NULL ELSE s.lease_token END,
+      lease_until = CASE WHEN s.lease_token = $2::text THEN 0 ELSE s.lease_until END
+  WHERE s.id = $1::text AND (s.next_token = $2::text OR s.lease_token = $2::text)
+  RETURNING s.lease_token IS NULL AND s.waiters > 0 AS wake
 )
-SELECT 'written' AS outcome, d.version, d.lease_until, NULL::bigint AS expires_at, NULL::text AS lease_token,
-       clock.now_ms,
-       CASE WHEN d.waiters > 0 THEN pg_notify('sessionlock_release', $1::text)::text = '' ELSE false END AS notified
-FROM done AS d, clock
-UNION ALL
-SELECT 'refused', c.version, c.lease_until, c.expires_at, c.lease_token, clock.now_ms, false
-FROM cur AS c, clock WHERE NOT EXISTS (SELECT FROM done);
+SELECT CASE WHEN d.wake THEN pg_notify('sessionlock_release', $1::text)::text = '' ELSE false END AS notified
+FROM done AS d;
 
 -- name: sweep
 -- $1 grace_ms, $2 limit

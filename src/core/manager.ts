@@ -161,7 +161,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       } catch (error) {
         throw storeFailure(store, 'acquire', error);
       }
-      if (result.status === 'busy') result = await acquireAfterBusy(store, key, token, leaseMs, startedAt + waitMs, startedAt);
+      if (result.status === 'busy') {
+        result = await acquireAfterBusy(store, key, token, leaseMs, startedAt + waitMs, startedAt, (error) => this.#report(error));
+      }
     } catch (error) {
       this.#locks.leave(key);
       throw error;

@@ -12,13 +12,38 @@ export const MAX_PAUSE_MS = 50;
  * Keep trying for the store lease on `key` after an attempt found it `busy`, until
  * `deadline` (epoch ms, local clock). The first attempt is the caller's own, made inline,
  * because a further async layer on every request costs a turn of the microtask queue.
- * Uses the store's release notifications when it has them and falls back to polling
- * with full-jitter exponential backoff, so many waiters do not retry in lockstep.
+ * Uses the store's release notifications when it has them (a store may hand the lease
+ * straight over with one) and falls back to polling with full-jitter exponential
+ * backoff, so many waiters do not retry in lockstep. Every attempt uses the same
+ * `token`, so a lease handed over to it is found by the next attempt too. A waiter that
+ * gives up tells the store (`stopWaiting`) without waiting for it; a failure of that is
+ * passed to `report`, since the caller receives the reason it gave up.
  * Resolves with `acquired` or `missing`; never with `busy`.
  *
  * @throws LockTimeoutError when `deadline` passes first.
  */
 export async function acquireAfterBusy(
+  store: SessionStore,
+  key: string,
+  token: string,
+  leaseMs: number,
+  deadline: number,
+  startedAt: number,
+  report: (error: unknown) => void,
+): Promise<Exclude<AcquireResult, { status: 'busy' }>> {
+  try {
+    return await keepTrying(store, key, token, leaseMs, deadline, startedAt);
+  } catch (error) {
+    if (store.stopWaiting !== undefined) {
+      // Not awaited: against a store that does not answer it would hold the caller past its deadline.
+      const { stopWaiting } = store;
+      callStore(store, 'stopWaiting', () => stopWaiting.call(store, key, token)).catch(report);
+    }
+    throw error;
+  }
+}
+
+async function keepTrying(
   store: SessionStore,
   key: string,
   token: string,
@@ -35,7 +60,8 @@ export async function acquireAfterBusy(
       // A notification can be missed (sent before we subscribed), so the wait is still
       // bounded by the backoff pause and the attempt repeated.
       const waitMs = Math.min(remainingMs, MAX_PAUSE_MS * 4);
-      await callStore(store, 'waitForRelease', () => waitForRelease.call(store, key, waitMs));
+      const handedOver = await callStore(store, 'waitForRelease', () => waitForRelease.call(store, key, waitMs, token));
+      if (handedOver !== undefined) return handedOver;
     } else {
       await sleep(Math.min(remainingMs, 1 + Math.random() * pauseMs));
       pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);

@@ -31,9 +31,16 @@ export interface PostgresStoreOptions {
 }
 
 /** The tables this version of the store expects; `migrate<N>` in native/postgres.sql brings version N-1 to N. */
-const MIGRATIONS = [native.migrate1] as const;
+const MIGRATIONS = [native.migrate1, native.migrate2] as const;
 
-type Statement = Exclude<keyof typeof native, 'lockSchema' | 'schemaVersionTable' | 'schemaVersion' | 'setSchemaVersion' | 'migrate1'>;
+type Statement = Exclude<keyof typeof native, 'lockSchema' | 'schemaVersionTable' | 'schemaVersion' | 'setSchemaVersion' | `migrate${number}`>;
+
+/**
+ * How long a busy waiter's place as the next holder lasts unless it asks again, in ms:
+ * several times the longest pause between a waiter's attempts, so a live waiter keeps
+ * it, and a waiter that died without giving it up loses it soon.
+ */
+const QUEUE_MS = 1_000;
 
 /** node-postgres answers bigint columns as strings (they may pass 2^53); ours are epoch ms and counters, well within. */
 type Int8 = string;
@@ -87,7 +94,8 @@ function toLeaseState(row: { expires_at?: Int8 | null; version: Int8; lease_toke
 /** The statement for a guarded write and its parameters, in the order native/postgres.sql lists them. */
 function writeCall(key: string, guard: WriteGuard, op: WriteOp): [Statement, unknown[]] {
   const token = guard.kind === 'lease' ? guard.token : null;
-  if (op.kind === 'release') return ['release', [key, token]];
+  // A release is a leased save that changes nothing, so it hands the lease over like one.
+  if (op.kind === 'release') return ['saveLeased', [key, token, null, null, null]];
   if (op.kind === 'delete') {
     if (guard.kind === 'lease') return ['deleteLeased', [key, guard.token]];
     if (guard.kind === 'version') return ['deleteVersioned', [key, guard.version]];
@@ -212,7 +220,8 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
     name: 'postgres',
     capabilities,
     async acquire(key, token, leaseMs): Promise<AcquireResult> {
-      const row = (await run<AcquireRow>('acquire', [key, token, leaseMs, listener === undefined ? 0 : 1]))[0];
+      const row = (await run<AcquireRow>('acquire', [key, token, leaseMs, listener === undefined ? 0 : 1, QUEUE_MS]))[0];
+      if (row === undefined || (row.acquired && row.data !== null)) listener?.forget(key, token);
       if (row === undefined) return explainBusy(undefined, 0);
       if (row.acquired && row.data !== null) {
         return {
@@ -221,8 +230,9 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
           lease: { token, until: Number(row.lease_until) },
         };
       }
-      // Counted in `waiters` by the statement: the holder's release will notify us.
-      listener?.expect(key);
+      // Counted in `waiters` by the statement: the holder's release will notify us, or
+      // hand the lease over to this token.
+      listener?.expect(key, token);
       return explainBusy(toLeaseState(row), Number(row.now_ms));
     },
     async read(key) {
@@ -241,7 +251,13 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
     },
     ...(listener === undefined
       ? {}
-      : { waitForRelease: (key: string, timeoutMs: number) => listener.wait(key, timeoutMs) }),
+      : {
+          waitForRelease: (key: string, timeoutMs: number, token: string) => listener.wait(key, timeoutMs, token),
+          async stopWaiting(key: string, token: string) {
+            listener.forget(key, token);
+            await run('abandon', [key, token]);
+          },
+        }),
     async close() {
       await listener?.close();
       if (ownsPool) await pool.end();

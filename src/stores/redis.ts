@@ -204,8 +204,10 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
     async renew(key, token, leaseMs) {
       return (await run(scripts.renew, recordKey(key), [token, Math.round(leaseMs), slackMs])) === 1;
     },
-    waitForRelease(key, timeoutMs) {
-      return waiters.wait(recordKey(key), channelOf(key), timeoutMs);
+    // Redis never hands a lease over: the waiter acquires again once woken.
+    async waitForRelease(key, timeoutMs) {
+      await waiters.wait(recordKey(key), channelOf(key), timeoutMs);
+      return undefined;
     },
     async close() {
       await waiters.close();

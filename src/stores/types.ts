@@ -148,9 +148,18 @@ export interface SessionStore {
   sweep?(options: SweepBatchOptions): Promise<SweepBatchResult>;
   /**
    * Resolves when the lease on `key` may have been released, or after `timeoutMs`,
-   * whichever is first. Present when `capabilities.notifications` is true.
+   * whichever is first; the caller then tries `acquire` again with the same `token`.
+   * A store that hands a released lease straight over to a waiting token (PostgreSQL
+   * does) resolves with it as `acquired` instead, sparing that round trip. Present
+   * when `capabilities.notifications` is true.
    */
-  waitForRelease?(key: string, timeoutMs: number): Promise<void>;
+  waitForRelease?(key: string, timeoutMs: number, token: string): Promise<Extract<AcquireResult, { status: 'acquired' }> | undefined>;
+  /**
+   * The waiter holding `token` gave up on `key` (timed out or failed): a store that may
+   * hand a lease over to a waiting token takes its place back, and the lease if it was
+   * already handed over. Absent on stores that never hand over.
+   */
+  stopWaiting?(key: string, token: string): Promise<void>;
   /** Release what the store opened. Never closes a client the caller passed in. */
   close(): Promise<void>;
 }

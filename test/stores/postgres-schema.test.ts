@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
+import { createLeaseToken } from '../../src/core/ids.js';
 import { isSessionError } from '../../src/errors.js';
+import { native } from '../../src/stores/_native/postgres.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import { requireServiceUrl } from '../services/require.js';
 import { startTogether } from './_sql-starters.js';
@@ -40,13 +42,40 @@ describe('postgres store schema', () => {
       assert.deepEqual(first, Array(4).fill({ event: 'done', found: false }));
       assert.deepEqual(await tablesIn(schema), ['sessionlock_schema_version', 'sessionlock_sessions']);
       const { rows } = await admin.query<{ version: number }>(`SELECT version FROM ${schema}.sessionlock_schema_version`);
-      assert.deepEqual(rows, [{ version: 1 }]);
+      assert.deepEqual(rows, [{ version: 2 }]);
       // A restart of every process finds the schema current and changes nothing.
       const second = await startTogether(url, 2);
       assert.deepEqual(second, Array(2).fill({ event: 'done', found: false }));
       const again = await admin.query<{ version: number }>(`SELECT version FROM ${schema}.sessionlock_schema_version`);
-      assert.deepEqual(again.rows, [{ version: 1 }]);
+      assert.deepEqual(again.rows, [{ version: 2 }]);
     } finally {
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    }
+  });
+
+  it('migrates tables of version 1 in place, keeping their sessions', async () => {
+    const { schema, url } = await freshSchema();
+    const key = 'a'.repeat(64);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(native.schemaVersionTable);
+      await client.query(native.migrate1);
+      await client.query(native.setSchemaVersion, [1]);
+      const now = Date.now();
+      await client.query(native.create, [key, '{"kept":true}', now, now + 60_000]);
+    } finally {
+      await client.end();
+    }
+    const store = createPostgresStore({ url });
+    try {
+      const acquired = await store.acquire(key, createLeaseToken(), 30_000);
+      assert.ok(acquired.status === 'acquired');
+      assert.equal(acquired.record.data, '{"kept":true}');
+      const { rows } = await admin.query<{ version: number }>(`SELECT version FROM ${schema}.sessionlock_schema_version`);
+      assert.deepEqual(rows, [{ version: 2 }]);
+    } finally {
+      await store.close();
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     }
   });

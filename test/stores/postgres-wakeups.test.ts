@@ -4,6 +4,7 @@
 // the tests assert on notifications, never on elapsed time.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createLeaseToken, createSessionId, storeKeyOf } from '../../src/core/ids.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
@@ -16,21 +17,24 @@ const CHANNEL = 'sessionlock_release';
 const NEVER_MS = 120_000;
 
 /** A LISTEN connection that records every payload on the release channel, in order. */
-async function listen(): Promise<{ payloads: string[]; next: (payload: string) => Promise<void>; close: () => Promise<void> }> {
+async function listen(): Promise<{ payloads: string[]; next: (prefix: string) => Promise<void>; close: () => Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   const payloads: string[] = [];
-  const waiting = new Map<string, () => void>();
+  const waiting: { readonly prefix: string; readonly resolve: () => void }[] = [];
   client.on('notification', (message) => {
     const payload = message.payload ?? '';
     payloads.push(payload);
-    waiting.get(payload)?.();
+    for (const { prefix, resolve } of waiting) if (payload.startsWith(prefix)) resolve();
   });
   await client.connect();
   await client.query(`LISTEN ${CHANNEL}`);
   return {
     payloads,
-    next: (payload) =>
-      payloads.includes(payload) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(payload, resolve)),
+    /** Resolves once a payload starting with `prefix` arrived. */
+    next: (prefix) =>
+      payloads.some((payload) => payload.startsWith(prefix))
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiting.push({ prefix, resolve })),
     close: () => client.end(),
   };
 }
@@ -46,52 +50,123 @@ async function newRecord(store: SessionStore): Promise<string> {
 describe('postgres release notifications', () => {
   let holder: SessionStore;
   let waiter: SessionStore;
+  /** A process that does not listen: its busy attempts never take a place in line. */
+  let prober: SessionStore;
   before(() => {
     holder = createPostgresStore({ url, poolSize: 2 });
     waiter = createPostgresStore({ url, poolSize: 2 });
+    prober = createPostgresStore({ url, poolSize: 1, notifications: false });
   });
   after(async () => {
     await holder.close();
     await waiter.close();
+    await prober.close();
   });
 
-  it('wakes a waiter in another process when the holder releases', { timeout: 30_000 }, async () => {
+  /**
+   * Busy attempts by `waiter` with `token`, as the core makes them: the first opens the
+   * listening connection (the wait that follows then returns at once, since a release
+   * may have come before it listened; later it ends by its short timeout), the second
+   * finds the session still busy. The waiter is then counted and next in line.
+   */
+  async function waitInLine(key: string, token: string): Promise<void> {
+    assert.equal((await waiter.acquire(key, token, 60_000)).status, 'busy');
+    assert.equal(await waiter.waitForRelease?.(key, 50, token), undefined);
+    assert.equal((await waiter.acquire(key, token, 60_000)).status, 'busy');
+  }
+
+  it('hands the lease and the saved record over to the waiter of another process', { timeout: 30_000 }, async () => {
     const observer = await listen();
     try {
       const key = await newRecord(holder);
       const held = await holder.acquire(key, createLeaseToken(), 60_000);
-      assert.equal(held.status, 'acquired');
       assert.ok(held.status === 'acquired');
-      // The first busy attempt also opens the waiter's listening connection; the wait
-      // that follows returns at once (a release may have come before it listened), so
-      // the waiter tries again, exactly as the core does.
-      assert.equal((await waiter.acquire(key, createLeaseToken(), 60_000)).status, 'busy');
-      await waiter.waitForRelease?.(key, NEVER_MS);
-      assert.equal((await waiter.acquire(key, createLeaseToken(), 60_000)).status, 'busy');
-      const woken = waiter.waitForRelease?.(key, NEVER_MS);
+      const token = createLeaseToken();
+      await waitInLine(key, token);
+      const woken = waiter.waitForRelease?.(key, NEVER_MS, token);
       assert.ok(woken !== undefined, 'the store offers waitForRelease');
-      const released = await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' });
-      assert.equal(released.status, 'ok');
-      await woken;
-      await observer.next(key);
-      assert.equal((await waiter.acquire(key, createLeaseToken(), 60_000)).status, 'acquired');
+      const saved = await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'save', data: '{"n":"a\tb\nc"}', expiresAt: undefined });
+      assert.ok(saved.status === 'ok');
+      const handedOver = await woken;
+      assert.ok(handedOver !== undefined, 'the wait answers with the lease');
+      assert.equal(handedOver.lease.token, token);
+      assert.deepEqual(handedOver.record, { ...held.record, data: '{"n":"a\tb\nc"}', version: saved.version });
+      // What the database sent: the hand-over to this token, with the record.
+      await observer.next(`${key}\t${token}\t`);
+      // The lease is the waiter's now: nobody else gets it, and the waiter's writes hold.
+      assert.equal((await prober.acquire(key, createLeaseToken(), 60_000)).status, 'busy');
+      assert.equal((await waiter.write(key, { kind: 'lease', token }, { kind: 'release' })).status, 'ok');
+      assert.equal((await prober.acquire(key, createLeaseToken(), 60_000)).status, 'acquired');
     } finally {
       await observer.close();
     }
   });
 
-  it('wakes waiters when the holder saves, and when it destroys the session', { timeout: 30_000 }, async () => {
-    for (const op of [{ kind: 'save', data: '{"n":1}', expiresAt: undefined }, { kind: 'delete' }] as const) {
+  it('a missed hand-over is found by the next attempt with the same token', { timeout: 30_000 }, async () => {
+    const key = await newRecord(holder);
+    const held = await holder.acquire(key, createLeaseToken(), 60_000);
+    assert.ok(held.status === 'acquired');
+    const token = createLeaseToken();
+    await waitInLine(key, token);
+    assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' })).status, 'ok');
+    const again = await waiter.acquire(key, token, 60_000);
+    assert.ok(again.status === 'acquired');
+    assert.equal(again.record.data, '{}');
+    assert.equal((await waiter.write(key, { kind: 'lease', token }, { kind: 'release' })).status, 'ok');
+  });
+
+  it('wakes the waiter without a hand-over when the holder destroys the session', { timeout: 30_000 }, async () => {
+    const key = await newRecord(holder);
+    const held = await holder.acquire(key, createLeaseToken(), 60_000);
+    assert.ok(held.status === 'acquired');
+    const token = createLeaseToken();
+    await waitInLine(key, token);
+    const woken = waiter.waitForRelease?.(key, NEVER_MS, token);
+    assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'delete' })).status, 'ok');
+    assert.equal(await woken, undefined);
+    assert.equal((await waiter.acquire(key, token, 60_000)).status, 'missing');
+  });
+
+  it('releases instead of handing over data too large for a notification', { timeout: 30_000 }, async () => {
+    const key = await newRecord(holder);
+    const held = await holder.acquire(key, createLeaseToken(), 60_000);
+    assert.ok(held.status === 'acquired');
+    const token = createLeaseToken();
+    await waitInLine(key, token);
+    const woken = waiter.waitForRelease?.(key, NEVER_MS, token);
+    const large = JSON.stringify({ text: 'x'.repeat(7_001) });
+    const saved = await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'save', data: large, expiresAt: undefined });
+    assert.equal(saved.status, 'ok');
+    assert.equal(await woken, undefined);
+    const next = await waiter.acquire(key, token, 60_000);
+    assert.ok(next.status === 'acquired');
+    assert.equal(next.record.data, large);
+    assert.equal((await waiter.write(key, { kind: 'lease', token }, { kind: 'release' })).status, 'ok');
+  });
+
+  it('a waiter that gives up takes back its place, and a lease already handed over', { timeout: 30_000 }, async () => {
+    for (const when of ['before the release', 'after the release'] as const) {
       const key = await newRecord(holder);
       const held = await holder.acquire(key, createLeaseToken(), 60_000);
       assert.ok(held.status === 'acquired');
-      assert.equal((await waiter.acquire(key, createLeaseToken(), 60_000)).status, 'busy');
-      const woken = waiter.waitForRelease?.(key, NEVER_MS);
-      assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, op)).status, 'ok');
-      await woken;
-      const next = await waiter.acquire(key, createLeaseToken(), 60_000);
-      assert.equal(next.status, op.kind === 'delete' ? 'missing' : 'acquired');
+      const token = createLeaseToken();
+      await waitInLine(key, token);
+      if (when === 'before the release') await waiter.stopWaiting?.(key, token);
+      assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' })).status, 'ok');
+      if (when === 'after the release') await waiter.stopWaiting?.(key, token);
+      assert.equal((await holder.acquire(key, createLeaseToken(), 60_000)).status, 'acquired', when);
     }
+  });
+
+  it('never hands a lease to a waiter that stopped asking', { timeout: 30_000 }, async () => {
+    const key = await newRecord(holder);
+    const held = await holder.acquire(key, createLeaseToken(), 60_000);
+    assert.ok(held.status === 'acquired');
+    await waitInLine(key, createLeaseToken());
+    // A waiter that died keeps its place for 1 s (QUEUE_MS) on the database's clock.
+    await sleep(1_500);
+    assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' })).status, 'ok');
+    assert.equal((await holder.acquire(key, createLeaseToken(), 60_000)).status, 'acquired');
   });
 
   it('sends no notification when nobody waited', { timeout: 30_000 }, async () => {

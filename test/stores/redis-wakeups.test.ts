@@ -43,7 +43,7 @@ for (const target of targets) {
       const waiter = open();
       const { key, token } = await lockedRecord(holder);
       assert.equal((await waiter.acquire(key, createLeaseToken(), 30_000)).status, 'busy');
-      const first = waiter.waitForRelease?.(key, NEVER_MS);
+      const first = waiter.waitForRelease?.(key, NEVER_MS, 'waiting-token');
       assert.ok(first !== undefined, 'the store offers waitForRelease');
       assert.equal((await holder.write(key, { kind: 'lease', token }, { kind: 'save', data: '{"a":1}', expiresAt: undefined })).status, 'ok');
       // Woken by the publish or, if the release beat the subscription, by the watch.
@@ -53,7 +53,7 @@ for (const target of targets) {
       const again = createLeaseToken();
       assert.equal((await holder.acquire(key, again, 30_000)).status, 'acquired');
       assert.equal((await waiter.acquire(key, createLeaseToken(), 30_000)).status, 'busy');
-      const second = waiter.waitForRelease?.(key, NEVER_MS);
+      const second = waiter.waitForRelease?.(key, NEVER_MS, 'waiting-token');
       assert.equal((await holder.write(key, { kind: 'lease', token: again }, { kind: 'release' })).status, 'ok');
       await second;
       assert.equal((await waiter.acquire(key, createLeaseToken(), 30_000)).status, 'acquired');
@@ -65,7 +65,7 @@ for (const target of targets) {
       const { key, token } = await lockedRecord(holder);
       assert.equal((await waiter.acquire(key, createLeaseToken(), 30_000)).status, 'busy');
       assert.equal((await holder.write(key, { kind: 'lease', token }, { kind: 'release' })).status, 'ok');
-      await waiter.waitForRelease?.(key, NEVER_MS);
+      await waiter.waitForRelease?.(key, NEVER_MS, 'waiting-token');
       assert.equal((await waiter.acquire(key, createLeaseToken(), 30_000)).status, 'acquired');
     });
   });

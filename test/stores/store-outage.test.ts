@@ -70,8 +70,9 @@ for (const { name, start, open, keepsData } of cases) {
         const lease = await store.acquire(held, createLeaseToken(), 30_000);
         assert.equal(lease.status, 'acquired');
         // A busy session: with notifications this opens the listening connection too.
-        assert.equal((await store.acquire(held, createLeaseToken(), 30_000)).status, 'busy');
-        await store.waitForRelease?.(held, 50);
+        const waiting = createLeaseToken();
+        assert.equal((await store.acquire(held, waiting, 30_000)).status, 'busy');
+        await store.waitForRelease?.(held, 50, waiting);
 
         await server.halt();
         await assert.rejects(store.acquire(storeKeyOf(createSessionId()), createLeaseToken(), 30_000));
@@ -83,7 +84,7 @@ for (const { name, start, open, keepsData } of cases) {
         });
         if (store.waitForRelease !== undefined) {
           // Waiting must not hang on a dead listener either: it fails or ends.
-          await store.waitForRelease(held, 1_000).catch((error: unknown) => assert.ok(error instanceof Error));
+          await store.waitForRelease(held, 1_000, waiting).catch((error: unknown) => assert.ok(error instanceof Error));
         }
 
         await server.resume();
