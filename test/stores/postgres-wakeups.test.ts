@@ -7,8 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createLeaseToken, createSessionId, storeKeyOf } from '../../src/core/ids.js';
+import { isSessionError } from '../../src/errors.js';
+import { createSessionManager } from '../../src/index.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { SessionStore } from '../../src/stores/types.js';
+import { newCookie } from '../fixtures/new-cookie.js';
 import { requireServiceUrl } from '../services/require.js';
 
 const url = requireServiceUrl('postgres');
@@ -167,6 +170,27 @@ describe('postgres release notifications', () => {
     await sleep(1_500);
     assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' })).status, 'ok');
     assert.equal((await holder.acquire(key, createLeaseToken(), 60_000)).status, 'acquired');
+  });
+
+  it('the core gives its place back when a request times out waiting', { timeout: 30_000 }, async () => {
+    const secret = 'wake-up-test-secret';
+    const first = createSessionManager({ store: holder, secret });
+    const second = createSessionManager({ store: waiter, secret, lock: { waitMs: 300, leaseMs: 60_000 } });
+    // Does not listen, so it never takes a place in line; its wait is far shorter than a lease.
+    const third = createSessionManager({ store: prober, secret, lock: { waitMs: 5_000, leaseMs: 60_000 } });
+    try {
+      const cookie = await newCookie(first);
+      const held = await first.open(cookie);
+      await assert.rejects(second.open(cookie), (error) => isSessionError(error) && error.code === 'ERR_SESSION_LOCK_TIMEOUT');
+      await first.commit(held);
+      // Had the timed-out request kept its place, the lease would now sit with its dead
+      // token for a whole lease (60 s) and this open would time out.
+      const next = await third.open(cookie);
+      assert.equal(next.data.hits, 0);
+      await third.commit(next);
+    } finally {
+      await Promise.all([first.close(), second.close(), third.close()]);
+    }
   });
 
   it('sends no notification when nobody waited', { timeout: 30_000 }, async () => {
