@@ -68,11 +68,17 @@ export class LockTimeoutError extends SessionError {
 
 /**
  * This request's lease lapsed and another request took the session over, so its
- * write was refused; the newer holder's data stands.
+ * write was refused; the newer holder's data stands. Also thrown to the requests of a
+ * local hand-off chain that ran on an earlier request's changes whose write failed:
+ * their changes are never written, and the reason says so.
  */
 export class LockLostError extends SessionError {
-  constructor(operation: string) {
-    super('ERR_SESSION_LOCK_LOST', `sessionlock: ${operation} refused, the session lock was lost to another request`);
+  /**
+   * @param operation - The refused operation, e.g. `save`.
+   * @param reason - Why, when it is not that another request took the lease over.
+   */
+  constructor(operation: string, reason = 'the session lock was lost to another request') {
+    super('ERR_SESSION_LOCK_LOST', `sessionlock: ${operation} refused, ${reason}`);
   }
 }
 

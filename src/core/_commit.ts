@@ -5,17 +5,17 @@ import {
   TooLargeError,
 } from '../errors.js';
 import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
+import { CommitChains, type ChainOp, type Handoff } from './_commit-chain.js';
 import { callStore, storeFailure } from './_store-call.js';
 import { buildSetCookie } from './cookie-header.js';
 import type { LocalLocks } from './local-locks.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionData, SessionState } from './session.js';
 
-/** What a local hand-off passes to the next waiter: the lease and the record as just committed. */
-export interface Handoff {
-  readonly record: StoredRecord;
-  readonly lease: Lease;
-}
+export type { Handoff } from './_commit-chain.js';
+
+const DELETE: ChainOp = { kind: 'delete' };
+const RELEASE: ChainOp = { kind: 'release' };
 
 /** What the commit side needs from its manager. */
 export interface CommitContext {
@@ -31,7 +31,8 @@ export interface CommitContext {
 /**
  * The commit side of a request: turns what the handler did to a session into the one
  * guarded store write it needs (or none), frees the in-process queue, and hands the
- * lease to the next local waiter when there is one.
+ * lease to the next local waiter when there is one, at once, while its write is in
+ * flight (group commit, `_commit-chain.ts`).
  *
  * @internal
  */
@@ -41,6 +42,7 @@ export class Committer {
   readonly #ready: () => SessionStore | undefined;
   readonly #locks: LocalLocks<Handoff>;
   readonly #report: (error: unknown) => void;
+  readonly #chains: CommitChains;
 
   constructor(context: CommitContext) {
     this.#options = context.options;
@@ -48,6 +50,7 @@ export class Committer {
     this.#ready = context.ready;
     this.#locks = context.locks;
     this.#report = context.report;
+    this.#chains = new CommitChains(context.locks, context.options.lock.leaseMs, context.report);
   }
 
   /**
@@ -73,9 +76,10 @@ export class Committer {
       await this.releaseLease(key, lease);
       throw new LockLostError('commit');
     }
-    const guard: WriteGuard = { kind: 'lease', token: lease.token };
     if (state.destroyed || state.regenerated) {
-      const result = await this.#writeThenLeave(key, guard, { kind: 'delete' });
+      const result = this.#chains.has(key)
+        ? await this.#chains.submit(key, DELETE, undefined, this.#ready() ?? (await this.#store), lease.token)
+        : await this.#writeThenLeave(key, { kind: 'lease', token: lease.token }, { kind: 'delete' });
       if (result.status !== 'gone') this.#check(result, 'destroy');
       return this.#commitNew(state, text);
     }
@@ -84,34 +88,46 @@ export class Committer {
     const touchDue = this.#touchDue(state, record, expiresAt);
     const store = this.#ready() ?? (await this.#store);
     const handOff = this.#locks.shouldHandOff(key, store.capabilities.crossProcess);
-    const op = {
-      kind: 'save',
-      data: changed ? text : undefined,
-      expiresAt: touchDue ? expiresAt : undefined,
-      ...(handOff ? { holdMs: this.#options.lock.leaseMs } : {}),
-    } as const;
+    const data = changed ? text : undefined;
+    const newExpiry = touchDue ? expiresAt : undefined;
     let result: WriteResult;
-    try {
-      result = await store.write(key, guard, op);
-    } catch (error) {
-      this.#locks.leave(key);
-      throw storeFailure(store, 'write', error);
-    }
-    if (handOff && result.status === 'ok') {
-      this.#handOff(key, {
-        record: {
-          data: op.data ?? record.data,
-          createdAt: record.createdAt,
-          expiresAt: op.expiresAt ?? record.expiresAt,
-          version: result.version ?? record.version,
-        },
-        lease: { token: lease.token, until: result.leaseUntil ?? lease.until },
-      });
+    if (handOff || this.#chains.has(key)) {
+      result = await this.#chains.submit(
+        key,
+        { kind: 'save', data, expiresAt: newExpiry },
+        handOff ? this.#handoffAfter(record, lease, data, newExpiry) : undefined,
+        store,
+        lease.token,
+      );
     } else {
+      // Alone with the session: one write that saves and releases, then leave the queue.
+      try {
+        result = await store.write(key, { kind: 'lease', token: lease.token }, { kind: 'save', data, expiresAt: newExpiry });
+      } catch (error) {
+        this.#locks.leave(key);
+        throw storeFailure(store, 'write', error);
+      }
       this.#locks.leave(key);
     }
     this.#check(result, 'save');
     return this.#remember(state, touchDue ? this.#persistentCookie(state, expiresAt) : undefined);
+  }
+
+  /**
+   * What the next waiter receives: the record as this commit's write will make it, so its
+   * handler can run while that write is in flight. The version is an estimate and the
+   * lease's `until` the old one; leased commits use neither (see `Handoff`).
+   */
+  #handoffAfter(record: StoredRecord, lease: Lease, data: string | undefined, expiresAt: number | undefined): Handoff {
+    return {
+      record: {
+        data: data ?? record.data,
+        createdAt: record.createdAt,
+        expiresAt: expiresAt ?? record.expiresAt,
+        version: data === undefined ? record.version : record.version + 1,
+      },
+      lease,
+    };
   }
 
   async #commitUnleased(state: SessionState): Promise<string | undefined> {
@@ -188,15 +204,13 @@ export class Committer {
     );
   }
 
-  #handOff(key: string, next: Handoff): void {
-    if (!this.#locks.leave(key, next)) {
-      // The waiter gave up between our check and the write: release the lease we kept for it.
-      void this.releaseLease(key, next.lease);
-    }
-  }
-
   /** Give a lease back, reporting (never throwing) a failure, and free the local queue. */
   async releaseLease(key: string, lease: Lease): Promise<void> {
+    if (this.#chains.has(key)) {
+      // Behind the chain's writes, never overtaking them; the chain leaves the queue when done.
+      await this.#chains.submit(key, RELEASE, undefined, this.#ready() ?? (await this.#store), lease.token);
+      return;
+    }
     try {
       await this.#storeWrite(key, { kind: 'lease', token: lease.token }, { kind: 'release' });
     } catch (error) {

@@ -30,9 +30,9 @@ export interface LocalLockLimits {
 /**
  * Per-session FIFO queues inside one process. Only the head of a queue talks to the
  * store; the others wait here without polling. When the head finishes it can pass what
- * it holds (the lease and the committed record) straight to the next waiter, which then
- * needs no store round trip at all. Waiters never block other sessions: queues are per
- * key and dropped as soon as they are empty.
+ * it holds (the lease and the record as its commit writes it) straight to the next
+ * waiter, which then needs no store round trip at all. Waiters never block other
+ * sessions: queues are per key and dropped as soon as they are empty.
  */
 export class LocalLocks<T> {
   readonly #queues = new Map<string, Queue<T>>();
@@ -77,11 +77,12 @@ export class LocalLocks<T> {
   }
 
   /**
-   * True when the next `leave` of `key` should hand off rather than release to the store.
-   * With `othersMayWait` (the store is shared by other processes) a run of hand-offs is
-   * cut after `handoffWindowMs`, and the next waiter then pauses as long as a polling
-   * waiter elsewhere may sleep, so that one can take the lease first: without that pause
-   * the process that just released would win again at once, and others would starve.
+   * True when the holder of `key` should pass it on (`handOff`) rather than release it
+   * to the store. With `othersMayWait` (the store is shared by other processes) a run of
+   * hand-offs is cut after `handoffWindowMs`, and the next waiter then pauses as long as
+   * a polling waiter elsewhere may sleep, so that one can take the lease first: without
+   * that pause the process that just released would win again at once, and others would
+   * starve.
    */
   shouldHandOff(key: string, othersMayWait: boolean): boolean {
     const queue = this.#queues.get(key);
@@ -92,31 +93,40 @@ export class LocalLocks<T> {
   }
 
   /**
-   * Leave `key`. With `handoff`, the next waiter receives it and the call returns true;
-   * if nobody waits any more it returns false and the caller still owns what it held.
-   * Without `handoff`, the next waiter (if any) is told to go to the store.
+   * Pass `handoff` to the next waiter of `key`, which goes in holding it; true when one
+   * took it. Without a waiter nothing changes and the caller is still inside: unlike
+   * `leave`, the queue is never dropped, so a caller whose write is still in flight keeps
+   * newcomers of this process out of the store until it calls `leave`.
    */
-  leave(key: string, handoff?: T): boolean {
+  handOff(key: string, handoff: T): boolean {
+    const next = this.#queues.get(key)?.waiters.shift();
+    if (next === undefined) return false;
+    clearTimeout(next.timer);
+    next.resolve(handoff);
+    return true;
+  }
+
+  /** Leave `key`: the next waiter (if any) is told to go to the store. */
+  leave(key: string): void {
     const queue = this.#queues.get(key);
-    if (queue === undefined) return false;
+    if (queue === undefined) return;
     const next = queue.waiters.shift();
     if (next === undefined) {
       this.#queues.delete(key);
-      return false;
+      return;
     }
-    if (handoff === undefined) queue.chainStartedAt = Date.now();
-    if (handoff === undefined && queue.yieldNext) {
+    queue.chainStartedAt = Date.now();
+    if (queue.yieldNext) {
       queue.yieldNext = false;
       // The waiter's own timeout keeps running, so the pause never extends its wait.
       setTimeout(() => {
         clearTimeout(next.timer);
         next.resolve(undefined);
       }, Math.random() * MAX_PAUSE_MS);
-      return false;
+      return;
     }
     clearTimeout(next.timer);
-    next.resolve(handoff);
-    return handoff !== undefined;
+    next.resolve(undefined);
   }
 
   /** Number of sessions with a queue, for tests and metrics. */
