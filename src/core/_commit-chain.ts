@@ -1,4 +1,4 @@
-import { LockLostError, type SessionError } from '../errors.js';
+import { LockLostError, SessionDestroyedError, StoreError, type SessionError } from '../errors.js';
 import type { Lease, SessionStore, StoredRecord, WriteGuard, WriteOp, WriteResult } from '../stores/types.js';
 import { storeFailure } from './_store-call.js';
 import type { LocalLocks } from './local-locks.js';
@@ -44,8 +44,8 @@ interface Chain {
   readonly pending: Entry[];
   /** A write (or the release after a failure) is in flight; there is never more than one per key. */
   writing: boolean;
-  /** A write failed: nothing more of this chain is ever written. */
-  broken: boolean;
+  /** Why a write failed, once one did: nothing more of this chain is ever written. */
+  broken: SessionError | WriteResult['status'] | undefined;
   /** Its last entry did not hand the session on: no request holds it through the chain any more. */
   closed: boolean;
 }
@@ -63,11 +63,18 @@ function writeOf(store: SessionStore, key: string, guard: WriteGuard, op: WriteO
   }
 }
 
-function brokenChainError(): LockLostError {
-  return new LockLostError(
-    'commit',
-    'an earlier request of this session, whose unsaved changes this request ran on, failed to save',
-  );
+/**
+ * What a commit that ran on a failed predecessor's unsaved changes fails with: the same
+ * kind of failure, so an adapter answers it the same way (a store outage stays a 503,
+ * not a lock conflict), with the predecessor's error as the cause.
+ */
+function followerError(failure: SessionError | WriteResult['status']): SessionError {
+  if (failure === 'gone') return new SessionDestroyedError('commit');
+  if (typeof failure === 'string') {
+    return new LockLostError('commit', 'an earlier request of this session, whose unsaved changes this request ran on, lost the lock');
+  }
+  if (failure instanceof StoreError) return new StoreError(failure.store, failure.operation, { cause: failure });
+  return new LockLostError('commit', 'an earlier request of this session, whose unsaved changes this request ran on, failed to save');
 }
 
 /**
@@ -79,8 +86,8 @@ function brokenChainError(): LockLostError {
  * every earlier change). Each commit settles only when a write covering it returned.
  *
  * When a write fails, its commits fail as they would alone, and every later commit of the
- * chain (they ran on the failed commit's unsaved data) fails with `LockLostError`; nothing
- * more of the chain is written. The local queue is left (waiters told to go to the store)
+ * chain (they ran on the failed commit's unsaved data) fails with the same kind of error;
+ * nothing more of the chain is written. The local queue is left (waiters told to go to the store)
  * only once the chain's lease is settled: released, or known to be lost.
  *
  * @internal
@@ -117,22 +124,24 @@ export class CommitChains {
    * with `next`, hand the session to the next local waiter at once. Resolves with the
    * result of the write that covered `op`; a release always resolves.
    *
-   * @throws StoreError when that write failed in the store; the cause is attached.
-   * @throws LockLostError when an earlier write of the chain failed.
+   * @throws StoreError when that write, or an earlier one of the chain, failed in the
+   *   store; the cause is attached.
+   * @throws LockLostError or SessionDestroyedError when that write, or an earlier one of
+   *   the chain, found the lease lost or the session gone.
    */
   submit(key: string, op: ChainOp, next: Handoff | undefined, store: SessionStore, token: string): Promise<WriteResult> {
     let found = this.#chains.get(key);
     if (found === undefined) {
-      found = { key, guard: { kind: 'lease', token }, store, pending: [], writing: false, broken: false, closed: false };
+      found = { key, guard: { kind: 'lease', token }, store, pending: [], writing: false, broken: undefined, closed: false };
       this.#chains.set(key, found);
     }
     const chain = found;
-    if (chain.broken) {
+    if (chain.broken !== undefined) {
       // This request ran on changes that were never saved: nothing it did may land. A
       // broken chain hands nothing on, so it was the chain's last holder.
       chain.closed = true;
       this.#finishIfIdle(chain);
-      return op.kind === 'release' ? Promise.resolve(NOTHING_TO_RELEASE) : Promise.reject(brokenChainError());
+      return op.kind === 'release' ? Promise.resolve(NOTHING_TO_RELEASE) : Promise.reject(followerError(chain.broken));
     }
     const handedOff = next !== undefined && this.#locks.handOff(key, next);
     if (!handedOff) chain.closed = true;
@@ -186,7 +195,7 @@ export class CommitChains {
   #written(chain: Chain, group: Entry[], result: WriteResult): void {
     for (const entry of group) entry.resolve(result);
     // Lost, gone or conflict: the lease is not ours any more, so there is nothing to release.
-    if (result.status !== 'ok') this.#break(chain);
+    if (result.status !== 'ok') this.#break(chain, result.status);
     this.#writeNext(chain);
   }
 
@@ -202,7 +211,7 @@ export class CommitChains {
     }
     // A lone release has no caller waiting for its outcome.
     if (!reachedCaller) this.#report(error);
-    this.#break(chain);
+    this.#break(chain, error);
     if (!reachedCaller) {
       this.#writeNext(chain);
       return;
@@ -219,11 +228,11 @@ export class CommitChains {
   }
 
   /** Fail everything queued behind a failed write: it all ran on data that was never saved. */
-  #break(chain: Chain): void {
-    chain.broken = true;
+  #break(chain: Chain, failure: SessionError | WriteResult['status']): void {
+    chain.broken = failure;
     for (const entry of chain.pending.splice(0)) {
       if (entry.op.kind === 'release') entry.resolve(NOTHING_TO_RELEASE);
-      else entry.reject(brokenChainError());
+      else entry.reject(followerError(failure));
     }
   }
 
@@ -232,7 +241,7 @@ export class CommitChains {
     if (chain.closed) {
       this.#chains.delete(chain.key);
       this.#locks.leave(chain.key);
-    } else if (!chain.broken) {
+    } else if (chain.broken === undefined) {
       // Everything is written and the lease kept for the request now holding the
       // session: it commits as the head of a new chain, or alone like any request.
       this.#chains.delete(chain.key);
