@@ -32,7 +32,24 @@ export async function acquireAfterBusy(
   report: (error: unknown) => void,
 ): Promise<Exclude<AcquireResult, { status: 'busy' }>> {
   try {
-    return await keepTrying(store, key, token, leaseMs, deadline, startedAt);
+    let pauseMs = FIRST_PAUSE_MS;
+    const { waitForRelease } = store;
+    for (;;) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) throw new LockTimeoutError(Date.now() - startedAt);
+      if (waitForRelease !== undefined) {
+        // A notification can be missed (sent before we subscribed), so the wait is still
+        // bounded by the backoff pause and the attempt repeated.
+        const waitMs = Math.min(remainingMs, MAX_PAUSE_MS * 4);
+        const handedOver = await callStore(store, 'waitForRelease', () => waitForRelease.call(store, key, waitMs, token));
+        if (handedOver !== undefined) return handedOver;
+      } else {
+        await sleep(Math.min(remainingMs, 1 + Math.random() * pauseMs));
+        pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
+      }
+      const result = await callStore(store, 'acquire', () => store.acquire(key, token, leaseMs));
+      if (result.status !== 'busy') return result;
+    }
   } catch (error) {
     if (store.stopWaiting !== undefined) {
       // Not awaited: against a store that does not answer it would hold the caller past its deadline.
@@ -40,33 +57,5 @@ export async function acquireAfterBusy(
       callStore(store, 'stopWaiting', () => stopWaiting.call(store, key, token)).catch(report);
     }
     throw error;
-  }
-}
-
-async function keepTrying(
-  store: SessionStore,
-  key: string,
-  token: string,
-  leaseMs: number,
-  deadline: number,
-  startedAt: number,
-): Promise<Exclude<AcquireResult, { status: 'busy' }>> {
-  let pauseMs = FIRST_PAUSE_MS;
-  const { waitForRelease } = store;
-  for (;;) {
-    const remainingMs = deadline - Date.now();
-    if (remainingMs <= 0) throw new LockTimeoutError(Date.now() - startedAt);
-    if (waitForRelease !== undefined) {
-      // A notification can be missed (sent before we subscribed), so the wait is still
-      // bounded by the backoff pause and the attempt repeated.
-      const waitMs = Math.min(remainingMs, MAX_PAUSE_MS * 4);
-      const handedOver = await callStore(store, 'waitForRelease', () => waitForRelease.call(store, key, waitMs, token));
-      if (handedOver !== undefined) return handedOver;
-    } else {
-      await sleep(Math.min(remainingMs, 1 + Math.random() * pauseMs));
-      pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
-    }
-    const result = await callStore(store, 'acquire', () => store.acquire(key, token, leaseMs));
-    if (result.status !== 'busy') return result;
   }
 }

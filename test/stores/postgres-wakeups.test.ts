@@ -10,7 +10,7 @@ import { createLeaseToken, createSessionId, storeKeyOf } from '../../src/core/id
 import { isSessionError } from '../../src/errors.js';
 import { createSessionManager } from '../../src/index.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
-import type { SessionStore } from '../../src/stores/types.js';
+import type { AcquireResult, SessionStore } from '../../src/stores/types.js';
 import { newCookie } from '../fixtures/new-cookie.js';
 import { requireServiceUrl } from '../services/require.js';
 
@@ -78,14 +78,20 @@ describe('postgres release notifications', () => {
     assert.equal((await waiter.acquire(key, token, 60_000)).status, 'busy');
   }
 
+  /** A new record held by `holder`, with `waiter` in line for it under a token of its own. */
+  async function heldWithWaiter(): Promise<{ key: string; held: Extract<AcquireResult, { status: 'acquired' }>; token: string }> {
+    const key = await newRecord(holder);
+    const held = await holder.acquire(key, createLeaseToken(), 60_000);
+    assert.ok(held.status === 'acquired');
+    const token = createLeaseToken();
+    await waitInLine(key, token);
+    return { key, held, token };
+  }
+
   it('hands the lease and the saved record over to the waiter of another process', { timeout: 30_000 }, async () => {
     const observer = await listen();
     try {
-      const key = await newRecord(holder);
-      const held = await holder.acquire(key, createLeaseToken(), 60_000);
-      assert.ok(held.status === 'acquired');
-      const token = createLeaseToken();
-      await waitInLine(key, token);
+      const { key, held, token } = await heldWithWaiter();
       const woken = waiter.waitForRelease?.(key, NEVER_MS, token);
       assert.ok(woken !== undefined, 'the store offers waitForRelease');
       const saved = await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'save', data: '{"n":"a\tb\nc"}', expiresAt: undefined });
@@ -106,11 +112,7 @@ describe('postgres release notifications', () => {
   });
 
   it('a missed hand-over is found by the next attempt with the same token', { timeout: 30_000 }, async () => {
-    const key = await newRecord(holder);
-    const held = await holder.acquire(key, createLeaseToken(), 60_000);
-    assert.ok(held.status === 'acquired');
-    const token = createLeaseToken();
-    await waitInLine(key, token);
+    const { key, held, token } = await heldWithWaiter();
     assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' })).status, 'ok');
     const again = await waiter.acquire(key, token, 60_000);
     assert.ok(again.status === 'acquired');
@@ -119,11 +121,7 @@ describe('postgres release notifications', () => {
   });
 
   it('wakes the waiter without a hand-over when the holder destroys the session', { timeout: 30_000 }, async () => {
-    const key = await newRecord(holder);
-    const held = await holder.acquire(key, createLeaseToken(), 60_000);
-    assert.ok(held.status === 'acquired');
-    const token = createLeaseToken();
-    await waitInLine(key, token);
+    const { key, held, token } = await heldWithWaiter();
     const woken = waiter.waitForRelease?.(key, NEVER_MS, token);
     assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'delete' })).status, 'ok');
     assert.equal(await woken, undefined);
@@ -131,11 +129,7 @@ describe('postgres release notifications', () => {
   });
 
   it('releases instead of handing over data too large for a notification', { timeout: 30_000 }, async () => {
-    const key = await newRecord(holder);
-    const held = await holder.acquire(key, createLeaseToken(), 60_000);
-    assert.ok(held.status === 'acquired');
-    const token = createLeaseToken();
-    await waitInLine(key, token);
+    const { key, held, token } = await heldWithWaiter();
     const woken = waiter.waitForRelease?.(key, NEVER_MS, token);
     const large = JSON.stringify({ text: 'x'.repeat(7_001) });
     const saved = await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'save', data: large, expiresAt: undefined });
@@ -149,11 +143,7 @@ describe('postgres release notifications', () => {
 
   it('a waiter that gives up takes back its place, and a lease already handed over', { timeout: 30_000 }, async () => {
     for (const when of ['before the release', 'after the release'] as const) {
-      const key = await newRecord(holder);
-      const held = await holder.acquire(key, createLeaseToken(), 60_000);
-      assert.ok(held.status === 'acquired');
-      const token = createLeaseToken();
-      await waitInLine(key, token);
+      const { key, held, token } = await heldWithWaiter();
       if (when === 'before the release') await waiter.stopWaiting?.(key, token);
       assert.equal((await holder.write(key, { kind: 'lease', token: held.lease.token }, { kind: 'release' })).status, 'ok');
       if (when === 'after the release') await waiter.stopWaiting?.(key, token);
