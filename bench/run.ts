@@ -89,11 +89,11 @@ let sweep: SweepOutcome = { unavailable: 'not run (--scenarios)' };
 let wakeup: BenchResults['wakeup'] = [];
 let memory: BenchResults['memory'] = [];
 try {
-  // The sweep first: it measures stalls of a few ms, and after the HTTP scenarios the
-  // database servers are still busy with what those wrote (checkpoints, vacuum, flushes).
+  // The sweep and the wake-ups first: they measure a few ms, and after the HTTP scenarios
+  // the database servers are still busy with what those wrote (checkpoints, vacuum, flushes).
   if (scenarios.has('4')) sweep = await runSweep(quick);
-  if (httpWanted) http = await runHttpScenarios(contenders, plan, serviceUrls as ServiceUrls);
   if (scenarios.has('5')) wakeup = await runWakeup(plan.wakeupRounds, serviceUrls as ServiceUrls, wakeupStores);
+  if (httpWanted) http = await runHttpScenarios(contenders, plan, serviceUrls as ServiceUrls);
   if (scenarios.has('6')) memory = await runMemory(plan.memorySessions);
 } finally {
   await services.stop();
