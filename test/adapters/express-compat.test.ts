@@ -442,6 +442,35 @@ describe('sessionlock/express: the req.session API', () => {
       await served.close();
     }
   });
+  it('keeps a write or end wrapper of a later middleware (compression, say) in place after the save', async () => {
+    // Such a wrapper holds the gate's stand-ins; a streamed body's later writes must still
+    // go through it once the session is saved and the held start of the response sent.
+    const upper: RequestHandler = (_req, res, next) => {
+      const { write, end } = res;
+      const shout = (chunk: unknown): unknown => (typeof chunk === 'string' ? chunk.toUpperCase() : chunk);
+      res.write = ((chunk: unknown, ...rest: unknown[]) => Reflect.apply(write, res, [shout(chunk), ...rest])) as typeof res.write;
+      res.end = ((chunk: unknown, ...rest: unknown[]) => Reflect.apply(end, res, [shout(chunk), ...rest])) as typeof res.end;
+      next();
+    };
+    const app = express();
+    app.use(ours({}));
+    app.use(upper);
+    app.get('/stream', async (req, res) => {
+      (req as SessionReq).session.streamed = true;
+      res.write('a');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res.write('b');
+      res.end('c');
+    });
+    const served = await listen(createServer(app));
+    try {
+      const response = await get(served, '/stream');
+      assert.equal(await response.text(), 'ABC');
+      assert.ok(cookieOf(response) !== undefined, 'the session was saved and its cookie sent');
+    } finally {
+      await served.close();
+    }
+  });
 });
 
 describe('sessionlock/express: locking', () => {
