@@ -442,6 +442,24 @@ describe('sessionlock/express: the req.session API', () => {
       await served.close();
     }
   });
+  it('holds flushHeaders() until the session is saved, so a new session still gets its cookie', async () => {
+    const app = await serve(ours({}), (routes) => {
+      routes.get('/flush', async (req, res) => {
+        (req as SessionReq).session.flushed = true;
+        res.flushHeaders();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        res.end('done');
+      });
+    });
+    try {
+      const response = await get(app, '/flush');
+      assert.equal(await response.text(), 'done');
+      assert.ok(cookieOf(response) !== undefined, 'Set-Cookie went out with the held headers');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('keeps a write or end wrapper of a later middleware (compression, say) in place after the save', async () => {
     // Such a wrapper holds the gate's stand-ins; a streamed body's later writes must still
     // go through it once the session is saved and the held start of the response sent.
