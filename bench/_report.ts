@@ -102,7 +102,7 @@ function sweepSection(results: BenchResults): string[] {
     '',
     chart('scenario-4-sweep.svg', 'Scenario 4: sweeping under load (lower is better)', 'ms', bars),
     '',
-    `Measured by bench/sweep.ts (${formatNumber(results.sweep.durationS ?? Number.NaN)} s; its method and raw figures: [sweep.md](${sweepLink('sweep.md')}), [sweep.json](${sweepLink('sweep.json')})).`,
+    `Measured by bench/sweep.ts (${formatNumber(results.sweep.durationS ?? Number.NaN)} s), first in the run, before any database server starts; its method and raw figures: [sweep.md](${sweepLink('sweep.md')}), [sweep.json](${sweepLink('sweep.json')}).`,
   ];
 }
 
