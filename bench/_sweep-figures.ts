@@ -10,6 +10,8 @@ export interface SweepRow {
   readonly removed?: number;
   readonly sweepMs?: number;
   readonly maxStallMs?: number;
+  /** The longest loop delay of an idle process beside the server over the sweep: the machine's own noise. */
+  readonly idleProcessMaxStallMs?: number;
   readonly p99BaselineMs?: number;
   readonly p99DuringMs?: number;
   readonly maxBaselineMs?: number;
@@ -44,6 +46,7 @@ export function sweepFigures(outcome: SweepOutcome): SweepFigures {
         removed: numberAt(run, 'cleanup', 'removed'),
         sweepMs: numberAt(run, 'cleanup', 'durationMs'),
         maxStallMs: numberAt(run, 'eventLoop', 'maxStallMs'),
+        idleProcessMaxStallMs: numberAt(run, 'eventLoop', 'idleProcessMaxStallMs'),
         p99BaselineMs: numberAt(run, 'baseline', 'p99Ms'),
         p99DuringMs: numberAt(run, 'during', 'p99Ms'),
         maxBaselineMs: numberAt(run, 'baseline', 'maxMs'),
