@@ -8,6 +8,14 @@
  *   that held the loop for 100–270 ms at a time while a sweep removed a large backlog. The
  *   worker runs passive checkpoints on a timer instead (they never block other
  *   connections' readers or writers), and the store's connection turns its own off.
+ *   Passive checkpoints alone did not bound the log: under a steady stream of saves to
+ *   one session they copied every frame each time, yet the log never started over from
+ *   its beginning and grew by about 60 MB a second (700 MB in a 5-second benchmark). So
+ *   when a passive checkpoint finds a log of `restartFrames` or more, the worker asks the
+ *   store to hold its statements back (they wait off the loop), runs a RESTART checkpoint,
+ *   which makes the next write start the log over, and lets them go. SQLite's own wait
+ *   for the write lock cannot do this alone: it polls, sleeping 1 to 100 ms between tries,
+ *   and a store writing without pause took the lock back first every time.
  * - Sweep batches. Even a small batched `DELETE` held the loop 40–200 ms on this disk
  *   (index and page writes that wait on I/O). The worker runs the store's own `sweep`
  *   statement, so the loop only posts a message and awaits the reply. Its connection may
@@ -43,6 +51,11 @@ export interface SqliteWorker {
    * A statement that found the write lock taken by a batch retries the moment it is free.
    */
   idle(timeoutMs: number): Promise<void>;
+  /**
+   * While the worker restarts the log, a promise that resolves when it is done: the
+   * store's statements wait for it before they run. Undefined the rest of the time.
+   */
+  readonly held: Promise<void> | undefined;
   /** Let queued batches finish, stop the checkpoint timer and close the worker's connection. */
   stop(): Promise<void>;
 }
@@ -55,6 +68,8 @@ export interface SqliteWorkerOptions {
   readonly sweepSql: string;
   /** Pause between passive checkpoints, in ms. */
   readonly checkpointIntervalMs: number;
+  /** Length of the log, in frames (pages), from which a checkpoint makes it start over. */
+  readonly restartFrames: number;
   /** How long the worker's connection waits for another connection's write lock, in ms. */
   readonly busyTimeoutMs: number;
 }
@@ -62,7 +77,12 @@ export interface SqliteWorkerOptions {
 type FromWorker =
   | { readonly kind: 'swept'; readonly id: number; readonly deleted: number; readonly busyMs: number }
   | { readonly kind: 'sweepFailed'; readonly id: number; readonly message: string; readonly code?: string }
-  | { readonly kind: 'checkpointFailed'; readonly message: string };
+  | { readonly kind: 'checkpointFailed'; readonly message: string }
+  | { readonly kind: 'holdStatements' }
+  | { readonly kind: 'releaseStatements' };
+
+/** Longest a RESTART checkpoint waits for another process's write to end, in ms: the store's statements wait meanwhile. */
+const RESTART_WAIT_MS = 100;
 
 // Evaluated in the worker. Node may run evaluated code as CommonJS or as an ES module
 // (it follows the nearest package.json "type"), so the source uses only what both allow:
@@ -82,14 +102,39 @@ const WORKER_SOURCE = `
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
+  const checkpointFailed = (error) => {
+    parentPort.postMessage({ kind: 'checkpointFailed', message: error instanceof Error ? error.message : String(error) });
+  };
+  // True from asking the store to hold its statements until they are let go again.
+  let restarting = false;
   const timer = setInterval(() => {
+    if (restarting) return;
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
+      const [done] = db.pragma('wal_checkpoint(PASSIVE)');
+      if (done !== undefined && done.log >= workerData.restartFrames) {
+        restarting = true;
+        parentPort.postMessage({ kind: 'holdStatements' });
+      }
     } catch (error) {
-      parentPort.postMessage({ kind: 'checkpointFailed', message: error instanceof Error ? error.message : String(error) });
+      checkpointFailed(error);
     }
   }, workerData.checkpointIntervalMs);
   parentPort.on('message', (message) => {
+    if (message.kind === 'statementsHeld') {
+      try {
+        // Only another process's writer can be in the way now; if it stays longer, the
+        // checkpoint answers busy (not an error) and the next one tries again.
+        db.pragma('busy_timeout = ${RESTART_WAIT_MS}');
+        db.pragma('wal_checkpoint(RESTART)');
+        db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+      } catch (error) {
+        checkpointFailed(error);
+      } finally {
+        restarting = false;
+        parentPort.postMessage({ kind: 'releaseStatements' });
+      }
+      return;
+    }
     if (message.kind === 'sweep') {
       try {
         // Waiting for the write lock happens here, and is not time the batch held it.
@@ -164,8 +209,21 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
     running = false;
     fail(error);
   });
+  let held: { promise: Promise<void>; release: () => void } | undefined;
+  const releaseStatements = (): void => {
+    held?.release();
+    held = undefined;
+  };
   worker.on('message', (message: FromWorker) => {
-    if (message.kind === 'checkpointFailed') {
+    if (message.kind === 'holdStatements') {
+      // No statement of this thread is running while a message is handled (they are
+      // synchronous), so from here on none will until the release.
+      let release = (): void => undefined;
+      held = { promise: new Promise<void>((resolve) => (release = resolve)), release };
+      worker.postMessage({ kind: 'statementsHeld' });
+    } else if (message.kind === 'releaseStatements') {
+      releaseStatements();
+    } else if (message.kind === 'checkpointFailed') {
       fail(new Error(`sqlite store: a background WAL checkpoint failed: ${message.message}`));
     } else if (message.kind === 'swept') {
       settle(message.id)?.resolve({ deleted: message.deleted, busyMs: message.busyMs });
@@ -177,6 +235,7 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', () => {
       running = false;
+      releaseStatements();
       for (const [id, waiter] of pending) {
         pending.delete(id);
         waiter.reject(new Error('sqlite store: the worker thread exited before the sweep batch finished'));
@@ -191,6 +250,9 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
     },
     get sweeping() {
       return pending.size > 0;
+    },
+    get held() {
+      return held?.promise;
     },
     sweep(now, graceMs, limit) {
       return new Promise<WorkerSweepResult>((resolve, reject) => {

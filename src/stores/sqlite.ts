@@ -34,6 +34,13 @@ export interface SqliteStoreOptions {
   worker?: boolean;
   /** Pause between background checkpoints, in ms. @default 200 */
   checkpointIntervalMs?: number;
+  /**
+   * Length of the write-ahead log, in pages, from which a background checkpoint makes it
+   * start over: it then holds writes back for the few milliseconds it takes to copy the
+   * last pages, since under steady writes the log can never be copied to its end without
+   * that, and would grow without bound. @default 10000 (about 40 MB with 4 KiB pages)
+   */
+  checkpointRestartPages?: number;
 }
 
 const capabilities: StoreCapabilities = {
@@ -125,7 +132,13 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
   let worker: SqliteWorker | undefined;
   if (useWorker) {
     worker = startSqliteWorker(
-      { path, sweepSql: native.sweep, checkpointIntervalMs: options.checkpointIntervalMs ?? 200, busyTimeoutMs: busyRetryMs },
+      {
+        path,
+        sweepSql: native.sweep,
+        checkpointIntervalMs: options.checkpointIntervalMs ?? 200,
+        restartFrames: options.checkpointRestartPages ?? 10_000,
+        busyTimeoutMs: busyRetryMs,
+      },
       (error) => {
         // Never let the log grow unchecked: back to SQLite's own checkpoints, and say so.
         if (db.open) db.pragma('wal_autocheckpoint = 1000');
@@ -150,6 +163,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
     const giveUpAt = Date.now() + busyRetryMs;
     let pauseMs = 1;
     for (;;) {
+      // The worker is restarting the log (see _sqlite-worker.ts): not a statement until it is done.
+      const held = worker?.held;
+      if (held !== undefined) await held;
       try {
         return step();
       } catch (error) {

@@ -72,6 +72,26 @@ describe('sqlite store: background WAL checkpoints', () => {
     assert.equal(uncopied(path), true, 'frames past 1000 pages were left for the worker');
     await store.close();
   });
+
+  it('keeps the log bounded under writes without pause: the store holds its statements for a restart checkpoint', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    const store = createSqliteStore({ path, checkpointIntervalMs: 10, checkpointRestartPages: 100 });
+    const key = storeKeyOf(createSessionId());
+    const now = Date.now();
+    const save = (data: string) => ({ kind: 'save', data, expiresAt: now + 60_000, createdAt: now }) as const;
+    assert.equal((await store.write(key, { kind: 'create' }, save('0'))).status, 'ok');
+    const writes = 20_000;
+    for (let i = 1; i <= writes; i += 1) {
+      assert.equal((await store.write(key, { kind: 'exists' }, save(String(i)))).status, 'ok');
+      // A server's loop turns between requests; here every 100 writes, so the worker's messages arrive.
+      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Each write adds at least one 4 KiB page to the log: 80 MB if it never starts over.
+    const logBytes = statSync(`${path}-wal`).size;
+    assert.ok(logBytes < (writes * 4096) / 2, `the log started over (${logBytes} bytes)`);
+    assert.equal((await store.read(key))?.data, String(writes));
+    await store.close();
+  });
 });
 
 /** Rows straight into the table: `expired` long expired, one of them leased for a minute, and `live` live ones. */
