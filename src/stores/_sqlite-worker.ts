@@ -8,14 +8,16 @@
  *   that held the loop for 100–270 ms at a time while a sweep removed a large backlog. The
  *   worker runs passive checkpoints on a timer instead (they never block other
  *   connections' readers or writers), and the store's connection turns its own off.
- *   Passive checkpoints alone did not bound the log: under a steady stream of saves to
- *   one session they copied every frame each time, yet the log never started over from
- *   its beginning and grew by about 60 MB a second (700 MB in a 5-second benchmark). So
- *   when a passive checkpoint finds a log of `restartFrames` or more, the worker asks the
- *   store to hold its statements back (they wait off the loop), runs a RESTART checkpoint,
- *   which makes the next write start the log over, and lets them go. SQLite's own wait
- *   for the write lock cannot do this alone: it polls, sleeping 1 to 100 ms between tries,
- *   and a store writing without pause took the lock back first every time.
+ *   Passive checkpoints alone did not bound the log: SQLite starts it over from its
+ *   beginning only when a write begins with every frame copied, and under steady writes
+ *   one lands during each checkpoint (a few ms), so that never happened: 700 MB in a
+ *   5-second benchmark of 50 connections on one session. So when a passive checkpoint
+ *   finds a log of `restartFrames` or more, the worker asks the store to hold its
+ *   statements (they wait off the loop), runs a RESTART checkpoint, which copies the last
+ *   frames and makes the next write start the log over, and lets them go. Not while a
+ *   sweep runs: see the timer below. SQLite's own wait for the write lock cannot stand in
+ *   for the hold: it polls, sleeping 1 to 100 ms between tries, and a store writing
+ *   without pause took the lock back first every time.
  * - Sweep batches. Even a small batched `DELETE` held the loop 40–200 ms on this disk
  *   (index and page writes that wait on I/O). The worker runs the store's own `sweep`
  *   statement, so the loop only posts a message and awaits the reply. Its connection may
@@ -83,6 +85,8 @@ type FromWorker =
 
 /** Longest a RESTART checkpoint waits for another process's write to end, in ms: the store's statements wait meanwhile. */
 const RESTART_WAIT_MS = 100;
+/** No restart within this long after a sweep batch, in ms: the sweep is still running (it pauses about as long as a batch between batches). */
+const RESTART_AFTER_SWEEP_MS = 1000;
 
 // Evaluated in the worker. Node may run evaluated code as CommonJS or as an ES module
 // (it follows the nearest package.json "type"), so the source uses only what both allow:
@@ -107,11 +111,16 @@ const WORKER_SOURCE = `
   };
   // True from asking the store to hold its statements until they are let go again.
   let restarting = false;
+  let sweptAt = -Infinity;
   const timer = setInterval(() => {
     if (restarting) return;
     try {
       const [done] = db.pragma('wal_checkpoint(PASSIVE)');
-      if (done !== undefined && done.log >= workerData.restartFrames) {
+      // Not while a sweep runs: its deletions fill the log fast enough to restart it every
+      // few hundred ms, and each restart holds requests for its fsync (11-17 ms under a
+      // sweep). The log grows meanwhile by what the sweep deletes, and starts over after.
+      const sweeping = performance.now() - sweptAt < ${RESTART_AFTER_SWEEP_MS};
+      if (done !== undefined && done.log >= workerData.restartFrames && !sweeping) {
         restarting = true;
         parentPort.postMessage({ kind: 'holdStatements' });
       }
@@ -148,6 +157,7 @@ const WORKER_SOURCE = `
           if (db.inTransaction) rollback.run();
           throw error;
         }
+        sweptAt = performance.now();
         parentPort.postMessage({ kind: 'swept', id: message.id, deleted: changes, busyMs: performance.now() - startedAt });
       } catch (error) {
         const code = error !== null && typeof error === 'object' && typeof error.code === 'string' ? error.code : undefined;
