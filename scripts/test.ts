@@ -25,11 +25,30 @@ const files = findTests(join(root, 'test'))
 // when the runner exits, also on SIGINT/SIGTERM.
 const services = await startServices(servicesUsedBy(files.map((file) => join(root, file))));
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+// Bounds against a hang, not timing checks: a test that never ends fails by name after
+// TEST_TIMEOUT_MS, and a test file whose process never exits (something left alive: it
+// happened once, and CI waited 90 minutes) ends the whole run after RUN_DEADLINE_MS.
+// Both are far above what a run takes here (the slowest test about a minute, the run 5).
+const TEST_TIMEOUT_MS = 300_000;
+const RUN_DEADLINE_MS = Number(process.env.SESSIONLOCK_TEST_DEADLINE_MS ?? 1_500_000);
+
+// In its own process group, so the runner and every test file's process end together.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files], {
   cwd: root,
   stdio: 'inherit',
+  detached: true,
   env: { ...process.env, ...services.env, NODE_ENV: 'test' },
 });
+const killGroup = (signal: NodeJS.Signals): void => {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  process.kill(-child.pid, signal);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => killGroup('SIGKILL'));
+const deadline = setTimeout(() => {
+  process.stderr.write(`\ntest run still going after ${RUN_DEADLINE_MS / 1000} s: stopped; the last file above hangs\n`);
+  killGroup('SIGKILL');
+}, RUN_DEADLINE_MS);
 child.on('exit', (code, signal) => {
+  clearTimeout(deadline);
   void services.stop().finally(() => process.exit(code ?? (signal === null ? 1 : 128)));
 });

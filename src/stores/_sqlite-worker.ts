@@ -188,8 +188,6 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
     eval: true,
     workerData: { driverUrl: driverUrl(), ...options },
   });
-  // Checkpoints are housekeeping: they must not keep the process alive; a pending sweep does (below).
-  worker.unref();
   let running = true;
   let stopping = false;
   let nextId = 0;
@@ -206,23 +204,29 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
     idleWaiters = [];
     for (const wake of waiters) wake();
   };
+  let held: { promise: Promise<void>; release: () => void } | undefined;
+  // Checkpoints are housekeeping and must not keep the process alive. Whatever someone
+  // awaits must: a sweep batch's reply, the end of a hold (a statement waits on it), the
+  // worker's exit after stop(); else the process could end with a write half done.
+  const updateRef = (): void => {
+    if (pending.size > 0 || held !== undefined || stopping) worker.ref();
+    else worker.unref();
+  };
   const settle = (id: number): { resolve: (result: WorkerSweepResult) => void; reject: (error: Error) => void } | undefined => {
     const waiter = pending.get(id);
     pending.delete(id);
-    if (pending.size === 0) {
-      if (!stopping) worker.unref();
-      wakeIdleWaiters();
-    }
+    updateRef();
+    if (pending.size === 0) wakeIdleWaiters();
     return waiter;
   };
   worker.on('error', (error) => {
     running = false;
     fail(error);
   });
-  let held: { promise: Promise<void>; release: () => void } | undefined;
   const releaseStatements = (): void => {
     held?.release();
     held = undefined;
+    updateRef();
   };
   worker.on('message', (message: FromWorker) => {
     if (message.kind === 'holdStatements') {
@@ -230,6 +234,7 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
       // synchronous), so from here on none will until the release.
       let release = (): void => undefined;
       held = { promise: new Promise<void>((resolve) => (release = resolve)), release };
+      updateRef();
       worker.postMessage({ kind: 'statementsHeld' });
     } else if (message.kind === 'releaseStatements') {
       releaseStatements();
@@ -254,6 +259,9 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
       resolve();
     }),
   );
+  // Only now: adding a 'message' listener refs the worker's port again, so an unref()
+  // before the listeners would not hold (an unclosed store kept its process alive).
+  updateRef();
   return {
     get running() {
       return running && !stopping;
@@ -273,8 +281,7 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
         const id = nextId;
         nextId += 1;
         pending.set(id, { resolve, reject });
-        // Someone awaits the reply: the process must live until it comes.
-        worker.ref();
+        updateRef();
         worker.postMessage({ kind: 'sweep', id, now, graceMs, limit });
       });
     },
@@ -290,8 +297,7 @@ export function startSqliteWorker(options: SqliteWorkerOptions, onFailure: (erro
     },
     async stop() {
       stopping = true;
-      // Held alive again until it has closed its connection, or the wait would end the process.
-      worker.ref();
+      updateRef();
       worker.postMessage({ kind: 'stop' });
       await exited;
     },
