@@ -3,7 +3,7 @@
  *
  * ```
  * DIR/sessions/ab/cd/<key>.json      one record (data + lease), replaced atomically
- * DIR/sessions/ab/cd/<key>.lock      the record's short-lived operation lock (O_EXCL file)
+ * DIR/sessions/ab/cd/<key>.lock/     the record's short-lived operation lock (see _file-lock.ts)
  * DIR/expiry/<bucket>/<key>          empty marker: <key> may expire within <bucket>
  * ```
  *
