@@ -16,6 +16,8 @@ export interface Environment {
   readonly packages: Record<string, string>;
   /** Server name → its version line, or why it is unknown. */
   readonly servers: Record<string, string>;
+  /** The filesystem under bench/ (its work folder holds the file and SQLite stores' data). */
+  readonly workFilesystem: string;
 }
 
 const PACKAGES = [
@@ -38,6 +40,29 @@ function commandVersion(command: string, args: readonly string[]): string {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0] ?? '';
   } catch (error) {
     return `unknown (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+  }
+}
+
+/**
+ * Device and type of the filesystem under `dir`, and for ext4 whether it has a journal:
+ * without one, ext4's inode allocator skips recently freed inodes one by one, which made
+ * file creation most of the file stores' CPU on the machine these benchmarks began on.
+ */
+function filesystemOf(dir: string): string {
+  let fields: string[];
+  try {
+    const lines = execFileSync('df', ['--output=source,fstype', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n');
+    fields = (lines[1] ?? '').trim().split(/\s+/);
+  } catch (error) {
+    return `unknown (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+  }
+  const [source = 'unknown', type = 'unknown'] = fields;
+  if (type !== 'ext4') return `${source} (${type})`;
+  try {
+    const journal = readFileSync(`/sys/fs/ext4/${source.split('/').pop() ?? ''}/journal_task`, 'utf8').trim();
+    return `${source} (ext4, ${journal === '<none>' ? 'without a journal' : 'journaled'})`;
+  } catch (error) {
+    return `${source} (ext4; journal unknown: ${error instanceof Error ? error.message.split(':')[0] : String(error)})`;
   }
 }
 
@@ -65,5 +90,6 @@ export function describeEnvironment(): Environment {
       mariadbd: commandVersion('mariadbd', ['--version']),
       memcached: commandVersion('memcached', ['-V']),
     },
+    workFilesystem: filesystemOf(BENCH_DIR),
   };
 }

@@ -146,6 +146,7 @@ function environmentSection(results: BenchResults): string[] {
   return [
     `- Machine: ${env.cpuModel}, ${env.cores} cores, ${formatNumber(env.memoryGiB)} GiB memory, ${env.os}`,
     `- Load average (1 min) at the start and end of the run: ${formatNumber(results.loadAverage.start)} and ${formatNumber(results.loadAverage.end)} on ${env.cores} cores${results.loadAverage.start > env.cores / 2 || results.loadAverage.end > env.cores / 2 ? ' (other work was running: absolute figures are noisy, compare ratios from the interleaved repetitions)' : ''}`,
+    `- Filesystem of the stores' files (bench/.work/): ${env.workFilesystem}`,
     `- Node.js ${env.node}`,
     `- Servers: ${Object.entries(env.servers).map(([name, version]) => `${name}: ${version}`).join('; ')}`,
     `- Packages: ${Object.entries(env.packages).map(([name, version]) => `${name} ${version}`).join(', ')}`,
@@ -181,6 +182,7 @@ export function writeReport(results: BenchResults, outDir: string): string {
     `- Scenario 3: one session is created, then ${plan.lostUpdates.total} increments with ${plan.lostUpdates.inFlight} in flight, each handler awaiting 0–${plan.lostUpdates.maxWorkMs} ms (the same seeded sequence for everyone); one more request reads the counter. lost = answered − counted.`,
     `- Scenario 5: two processes on one store; one holds the session's lease, the other is already waiting in \`manager.open\`; latency = the instant the waiter's open resolved − the instant the holder started its commit (both \`performance.timeOrigin + performance.now()\`), ${plan.wakeupRounds} rounds per store, run before the HTTP scenarios (after them the database servers are still busy with what those wrote: both PostgreSQL and Redis medians rose from about 1.3 ms to 2.2–2.6 ms in one such run).`,
     '- Database servers are the throw-away ones `npm test` starts: PostgreSQL with `fsync`, `synchronous_commit` and `full_page_writes` off, MariaDB with `innodb_flush_log_at_trx_commit=2`, Redis without persistence, so no commit waits for the disk; with a production PostgreSQL every commit adds its WAL flush (the store\'s lease-only statements skip it, see docs/stores/postgres.md).',
+    '- File stores (session-file-store and sessionlock\'s): every record write creates a new file and renames it over the old one, and sessionlock\'s operation locks are folders with an `owner` file, so an acquire and a save create and free 6 inodes (session-file-store: 1 per save). On ext4 without a journal, the allocator checks each recently freed inode it meets before it reuses one (`recently_deleted` in the kernel): on the machine these benchmarks began on, that was about 45 % of the file-store server\'s CPU samples (`perf record -a`), and it grows with the rate of frees. A journaled ext4 skips that check.',
     `- Scenario 6: one process per store with \`--expose-gc\`; ${plan.memorySessions.toLocaleString('en-US')} sessions (\`{hits: 1}\`) created through sessionlock's manager, or through express-session's \`store.set\` with the object its middleware stores; (heap used after − before) / count, both after gc.`,
     '',
     '## Targets',
