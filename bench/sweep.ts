@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -146,9 +146,16 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
   log(`${name}: sweeping ${Math.round(sessions * plan.expiredShare).toLocaleString('en-US')} expired of ${sessions.toLocaleString('en-US')} under load`);
   let batchesSeen = 0;
   manager.on('sweepProgress', () => (batchesSeen += 1));
+  // Garbage collection pauses the loop too: its longest pause tells a stall of the heap from one of the store.
+  let longestGcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) longestGcMs = Math.max(longestGcMs, entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const sweepStart = clock();
   const result: SweepResult = await manager.sweep({ graceMs: GRACE_MS, budgetMs: plan.budgetMs[name] });
   const sweepEnd = clock();
+  gc.disconnect();
   const maxStallMs = loop.max / 1e6;
   const p99LoopMs = loop.percentile(99) / 1e6;
   loop.disable();
@@ -175,6 +182,7 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
       // The same, in an idle process beside the server (bench/_sweep-control.ts): the machine's own share.
       idleProcessMaxStallMs: round(controlDuringMs),
       longestBatchHoldMs: round(result.maxBatchBlockMs),
+      longestGcPauseMs: round(longestGcMs),
       p99DelayUnderSweepMs: round(p99LoopMs),
       maxDelayLoadOnlyMs: round(loadOnly.maxMs),
       idleProcessMaxDelayLoadOnlyMs: round(controlLoadOnlyMs),
@@ -211,6 +219,7 @@ function markdown(runs: Record<string, unknown>[]): string {
       maxStallMs: number;
       idleProcessMaxStallMs: number;
       longestBatchHoldMs: number;
+      longestGcPauseMs: number;
       maxDelayLoadOnlyMs: number;
       idleProcessMaxDelayLoadOnlyMs: number;
       maxDelayIdleMs: number;
@@ -219,7 +228,7 @@ function markdown(runs: Record<string, unknown>[]): string {
     const baseline = run.baseline as WindowStats;
     const during = run.during as WindowStats;
     const met = run.met as { stall: boolean; p99: boolean };
-    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; ${loop.maxDelayLoadOnlyMs} ms under load before the sweep; ${loop.maxDelayIdleMs} ms idle, before any load) | ${loop.idleProcessMaxStallMs} ms (${loop.idleProcessMaxDelayLoadOnlyMs} ms before the sweep) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
+    return `| ${String(run.store)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; longest GC pause ${loop.longestGcPauseMs} ms; ${loop.maxDelayLoadOnlyMs} ms under load before the sweep; ${loop.maxDelayIdleMs} ms idle, before any load) | ${loop.idleProcessMaxStallMs} ms (${loop.idleProcessMaxDelayLoadOnlyMs} ms before the sweep) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
   });
   return [
     '## Sweeping under load (bench/sweep.ts)',
