@@ -116,7 +116,7 @@ export interface SessionManagerOptions {
   maxDataBytes?: number;
   /**
    * Sweeping of expired sessions; `false` turns the background sweeper off (same as
-   * `{ background: false }`). @default { background: true, intervalMs: 300000, graceMs: 60000, batchSize: 500, maxBlockMs: 2, budgetMs: 10000, leaseMs: 60000 }
+   * `{ background: false }`). @default { background: true, intervalMs: 300000, graceMs: 60000, batchSize: 500, maxBlockMs: 1, budgetMs: 10000, leaseMs: 60000 }
    */
   sweep?: SweeperOptions | false;
   /**
@@ -186,7 +186,7 @@ function resolveSweep(sweep: SweeperOptions | false | undefined): Required<Sweep
     graceMs,
     batchSize: positive('sweep.batchSize', given.batchSize, 500),
     budgetMs: positive('sweep.budgetMs', given.budgetMs, 10_000),
-    maxBlockMs: positive('sweep.maxBlockMs', given.maxBlockMs, 2),
+    maxBlockMs: positive('sweep.maxBlockMs', given.maxBlockMs, 1),
     leaseMs: positive('sweep.leaseMs', given.leaseMs, 60_000),
   };
 }

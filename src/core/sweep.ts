@@ -21,8 +21,9 @@ export interface SweepOptions {
    * every request's write then waits for. So the batch size adapts: scaled down when a
    * batch held either longer, doubled when it held it less than half of this. Stores whose
    * batches hold neither run at `batchSize`. After a batch that held one, the sweep pauses
-   * as long again, so it never takes more than half of the loop's (or the lock's) time
-   * from requests. @default 2
+   * as long again and at least 1 ms, so it never takes more than half of the loop's (or
+   * the lock's) time from requests, and a request meets a held lock for 1 ms at most.
+   * @default 1
    */
   maxBlockMs?: number;
   /** The sweep stops after this many ms and the rest waits for the next one. @default 10000 */
@@ -86,7 +87,7 @@ export function sweepDefaults(options: SweepOptions = {}): Required<SweepOptions
     graceMs: options.graceMs ?? 60_000,
     batchSize: options.batchSize ?? 500,
     budgetMs: options.budgetMs ?? 10_000,
-    maxBlockMs: options.maxBlockMs ?? 2,
+    maxBlockMs: options.maxBlockMs ?? 1,
   };
 }
 
@@ -135,7 +136,8 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
     if (!result.more) return done(false);
     if (elapsedMs >= budgetMs || control.signal?.aborted === true) return done(true);
     if (control.afterBatch !== undefined && !(await control.afterBatch({ deleted, batches, elapsedMs }))) return done(true);
-    // Requests get at least as much of the loop (or the lock) as the batch took.
-    await (heldMs >= 1 ? sleep(heldMs) : yieldToEventLoop());
+    // Requests get at least as much of the loop (or the lock) as the batch took. The 1 ms
+    // floor: batches under 1 ms would otherwise follow each other with no pause at all.
+    await (heldMs >= 0.1 ? sleep(Math.max(1, heldMs)) : yieldToEventLoop());
   }
 }
