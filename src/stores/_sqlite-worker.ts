@@ -14,8 +14,9 @@
  *   5-second benchmark of 50 connections on one session. So when a passive checkpoint
  *   finds a log of `restartFrames` or more, the worker asks the store to hold its
  *   statements (they wait off the loop), runs a RESTART checkpoint, which copies the last
- *   frames and makes the next write start the log over, and lets them go. Not while a
- *   sweep runs: see the timer below. SQLite's own wait for the write lock cannot stand in
+ *   frames and makes the next write start the log over, makes that write itself (it
+ *   fsyncs the log's new header), and lets them go. Not while a sweep runs: see the
+ *   timer below. SQLite's own wait for the write lock cannot stand in
  *   for the hold: it polls, sleeping 1 to 100 ms between tries, and a store writing
  *   without pause took the lock back first every time.
  * - Sweep batches. Even a small batched `DELETE` held the loop 40–200 ms on this disk
@@ -87,6 +88,13 @@ type FromWorker =
 const RESTART_WAIT_MS = 100;
 /** No restart within this long after a sweep batch, in ms: the sweep is still running (it pauses about as long as a batch between batches). */
 const RESTART_AFTER_SWEEP_MS = 1000;
+/**
+ * A log file longer than this many times the restart length is cut back to nothing
+ * (`TRUNCATE`) rather than started over (`RESTART`): SQLite reuses the file from its
+ * start and never shrinks it, so a sweep's deletions would otherwise leave it at its
+ * largest (hundreds of MB after a sweep of 900,000 rows) for the life of the database.
+ */
+const TRUNCATE_FACTOR = 4;
 
 // Evaluated in the worker. Node may run evaluated code as CommonJS or as an ES module
 // (it follows the nearest package.json "type"), so the source uses only what both allow:
@@ -96,8 +104,18 @@ const WORKER_SOURCE = `
 (async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
   const { performance } = await import('node:perf_hooks');
+  const { statSync } = await import('node:fs');
   const { default: Database } = await import(workerData.driverUrl);
   const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+  const truncateAboveBytes = ${TRUNCATE_FACTOR} * workerData.restartFrames * db.pragma('page_size', { simple: true });
+  const logBytes = () => {
+    try {
+      return statSync(workerData.path + '-wal').size;
+    } catch (error) {
+      if (error !== null && typeof error === 'object' && error.code === 'ENOENT') return 0;
+      throw error;
+    }
+  };
   // Per connection: without it every commit of a batch would fsync the log.
   db.pragma('synchronous = NORMAL');
   // The timer below checkpoints; a commit of a batch should not also do it.
@@ -108,6 +126,27 @@ const WORKER_SOURCE = `
   const rollback = db.prepare('ROLLBACK');
   const checkpointFailed = (error) => {
     parentPort.postMessage({ kind: 'checkpointFailed', message: error instanceof Error ? error.message : String(error) });
+  };
+  // The first write to a log that starts over writes its new header and fsyncs it (SQLite
+  // does, so a reordered write cannot corrupt the restarted log). Made here, while the
+  // store's statements still wait, so that fsync runs off the loop; the store's own
+  // connection made it before, about once every 100 writes under writes without pause.
+  // The write stores user_version as it is: a change of nothing that still writes a page.
+  // Another process's writer in the way is no error: one of its writes pays instead.
+  const writeFirstFrame = () => {
+    try {
+      begin.run();
+    } catch (error) {
+      if (error !== null && typeof error === 'object' && error.code === 'SQLITE_BUSY') return;
+      throw error;
+    }
+    try {
+      db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+      commit.run();
+    } catch (error) {
+      if (db.inTransaction) rollback.run();
+      throw error;
+    }
   };
   // True from asking the store to hold its statements until they are let go again.
   let restarting = false;
@@ -134,7 +173,8 @@ const WORKER_SOURCE = `
         // Only another process's writer can be in the way now; if it stays longer, the
         // checkpoint answers busy (not an error) and the next one tries again.
         db.pragma('busy_timeout = ${RESTART_WAIT_MS}');
-        db.pragma('wal_checkpoint(RESTART)');
+        const [done] = db.pragma(logBytes() > truncateAboveBytes ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(RESTART)');
+        if (done !== undefined && done.busy === 0) writeFirstFrame();
         db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
       } catch (error) {
         checkpointFailed(error);

@@ -80,6 +80,10 @@ describe('sqlite store: background WAL checkpoints', () => {
     const now = Date.now();
     const save = (data: string) => ({ kind: 'save', data, expiresAt: now + 60_000, createdAt: now }) as const;
     assert.equal((await store.write(key, { kind: 'create' }, save('0'))).status, 'ok');
+    // The worker's first write after each restart stores user_version as it is: the app's value stays.
+    const app = new Database(path);
+    app.pragma('user_version = 42');
+    app.close();
     let version = 0;
     const writeMany = async (count: number): Promise<void> => {
       for (let i = 1; i <= count; i += 1) {
@@ -106,6 +110,38 @@ describe('sqlite store: background WAL checkpoints', () => {
     const grown = statSync(`${path}-wal`).size - before;
     assert.ok(grown < (writes * 4096) / 2, `the log started over (it grew by ${grown} bytes)`);
     assert.equal((await store.read(key))?.data, String(version));
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    assert.equal(after.pragma('user_version', { simple: true }), 42);
+    after.close();
+  });
+
+  it('cuts a log file grown far past the restart length (a sweep, a bulk write) back to nothing', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    // Restarts from 100 pages; a log file past 4 times that (1.6 MB) is truncated.
+    const store = createSqliteStore({ path, checkpointIntervalMs: 10, checkpointRestartPages: 100 });
+    const now = Date.now();
+    assert.equal((await store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: '{}', expiresAt: now + 60_000, createdAt: now })).status, 'ok');
+    // Another connection writes about 10 MB in one transaction, as a sweep's deletions grow the log.
+    const bulk = new Database(path);
+    try {
+      const insert = bulk.prepare('INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until) VALUES (?, ?, ?, ?, 1, NULL, 0)');
+      bulk.transaction(() => {
+        for (let i = 0; i < 5000; i += 1) insert.run(storeKeyOf(createSessionId()), 'x'.repeat(2000), now, now + 60_000);
+      })();
+    } finally {
+      bulk.close();
+    }
+    const grown = statSync(`${path}-wal`).size;
+    assert.ok(grown > 8_000_000, `the bulk write grew the log file (${grown} bytes)`);
+    // Polled: the worker's timer runs on its own thread; at most 100 tries of 20 ms.
+    let size = grown;
+    for (let i = 0; i < 100 && size >= grown / 2; i += 1) {
+      await sleep(20);
+      size = statSync(`${path}-wal`).size;
+    }
+    assert.ok(size < grown / 2, `the log file was cut back (${size} of ${grown} bytes)`);
+    assert.equal(rowCount(path), 5001);
     await store.close();
   });
 });
