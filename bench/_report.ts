@@ -7,7 +7,7 @@ import type { ContenderResults } from './_http-scenarios.js';
 import type { ThroughputResult } from './_load-child.js';
 import { BENCH_DIR } from './_processes.js';
 import type { BenchResults } from './_results.js';
-import { formatNumber, formatSpread, quantile, spread } from './_stats.js';
+import { formatNumber, formatSpread, quantile, spread, type Spread } from './_stats.js';
 import { sweepFigures } from './_sweep-figures.js';
 import { checkTargets } from './_targets.js';
 
@@ -85,16 +85,26 @@ function sweepSection(results: BenchResults): string[] {
     return [`Not available: ${figures.unavailable}.`];
   }
   const lines = [
-    '| Store | sessions | removed | sweep s | max event-loop stall ms | the same in an idle process beside it ms | p99 baseline ms | p99 during ms | max baseline ms | max during ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    'Median (min–max) over the repetitions; the targets are judged on the medians.',
+    '',
+    '| Store | runs | sessions | removed | sweep s | max event-loop stall ms | the same in an idle process beside it ms | p99 baseline ms | p99 during ms | p99 during ÷ baseline | max baseline ms | max during ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const bars: Bar[] = [];
-  const cell = (value: number | undefined, digits = 1): string => (value === undefined ? '–' : formatNumber(value, digits));
+  const cell = (value: Spread | undefined, digits = 1): string => formatSpread(value, digits);
   for (const row of figures.rows) {
+    const seconds = row.sweepMs === undefined ? undefined : { ...row.sweepMs, median: row.sweepMs.median / 1000, min: row.sweepMs.min / 1000, max: row.sweepMs.max / 1000 };
     lines.push(
-      `| ${row.label} | ${cell(row.sessions)} | ${cell(row.removed)} | ${cell(row.sweepMs === undefined ? undefined : row.sweepMs / 1000)} | ${cell(row.maxStallMs)} | ${cell(row.idleProcessMaxStallMs)} | ${cell(row.p99BaselineMs)} | ${cell(row.p99DuringMs)} | ${cell(row.maxBaselineMs)} | ${cell(row.maxDuringMs)} |`,
+      `| ${row.label} | ${row.maxStallMs?.count ?? '–'} | ${cell(row.sessions)} | ${cell(row.removed)} | ${cell(seconds)} | ${cell(row.maxStallMs)} | ${cell(row.idleProcessMaxStallMs)} | ${cell(row.p99BaselineMs)} | ${cell(row.p99DuringMs)} | ${cell(row.p99Ratio, 2)} | ${cell(row.maxBaselineMs)} | ${cell(row.maxDuringMs)} |`,
     );
-    const bar = (label: string, value: number | undefined, group: Bar['group']): Bar => ({ label: `${row.label}: ${label}`, value, group, note: value === undefined ? 'not reported' : undefined });
+    const bar = (label: string, value: Spread | undefined, group: Bar['group']): Bar => ({
+      label: `${row.label}: ${label}`,
+      value: value?.median,
+      min: value?.min,
+      max: value?.max,
+      group,
+      note: value === undefined ? 'not reported' : undefined,
+    });
     bars.push(bar('p99 baseline', row.p99BaselineMs, 'ceiling'), bar('p99 during sweep', row.p99DuringMs, 'sessionlock'), bar('max event-loop stall', row.maxStallMs, 'other'));
   }
   return [
