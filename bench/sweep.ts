@@ -13,7 +13,7 @@
 // every other scenario's: one sweep's longest stall is the maximum over a minute of a
 // shared machine's noise. `--quick` uses a tenth of the sessions and one repetition.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, cpus } from 'node:os';
@@ -103,7 +103,7 @@ function listen(server: Server): Promise<string> {
 }
 
 /** One store: serve, measure a baseline, sweep, measure again. */
-async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: number, prefillS: number): Promise<Record<string, unknown>> {
+async function measure(name: 'sqlite' | 'file', store: SessionStore, target: string, sessions: number, prefillS: number): Promise<Record<string, unknown>> {
   const manager = createSessionManager({ store, secret, sweep: { background: false } });
   let serverErrors = 0;
   const server = createServer((req, res) => {
@@ -165,9 +165,16 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
     for (const entry of list.getEntries()) longestGcMs = Math.max(longestGcMs, entry.duration);
   });
   gc.observe({ entryTypes: ['gc'] });
+  // The SQLite log's largest size during the sweep: the disk space a sweep borrows.
+  let largestLogBytes = 0;
+  const logSize = (): void => {
+    largestLogBytes = Math.max(largestLogBytes, fileSize(`${target}-wal`));
+  };
+  const logWatch = name === 'sqlite' ? setInterval(logSize, 100) : undefined;
   const sweepStart = clock();
   const result: SweepResult = await manager.sweep({ graceMs: GRACE_MS, budgetMs: plan.budgetMs[name] });
   const sweepEnd = clock();
+  clearInterval(logWatch);
   gc.disconnect();
   const maxStallMs = loop.max / 1e6;
   const p99LoopMs = loop.percentile(99) / 1e6;
@@ -179,6 +186,10 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await manager.close();
+  for (const [window, stats] of [['before', baseline], ['during', during]] as const) {
+    // The client answers NaN (null in JSON) for a window in which no request completed.
+    if (!(stats.requests > 0)) throw new Error(`${name}: no request completed ${window} the sweep: the server stopped answering`);
+  }
   const durationMs = sweepEnd - sweepStart;
   const ratio = during.p99Ms / baseline.p99Ms;
   log(`${name}: removed ${result.deleted} in ${Math.round(durationMs)} ms, stall max ${maxStallMs.toFixed(1)} ms, p99 ${baseline.p99Ms.toFixed(1)} -> ${during.p99Ms.toFixed(1)} ms`);
@@ -212,10 +223,21 @@ async function measure(name: 'sqlite' | 'file', store: SessionStore, sessions: n
       progressEvents: batchesSeen,
       removedPerS: Math.round(result.deleted / (durationMs / 1000)),
       incomplete: result.incomplete,
+      ...(name === 'sqlite' ? { largestLogMB: round(largestLogBytes / 1e6) } : {}),
     },
     serverErrors,
     met: { stall: maxStallMs <= TARGETS.maxStallMs, p99: ratio <= TARGETS.p99Ratio },
   };
+}
+
+/** Size of the file at `path` in bytes; 0 when there is none. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return 0;
+    throw error;
+  }
 }
 
 function round(value: number): number {
@@ -278,11 +300,11 @@ function markdown(runs: Record<string, unknown>[], summaries: StoreSummary[]): s
       idleProcessMaxDelayLoadOnlyMs: number;
       maxDelayIdleMs: number;
     };
-    const cleanup = run.cleanup as { durationMs: number; removed: number; removedPerS: number; incomplete: boolean };
+    const cleanup = run.cleanup as { durationMs: number; removed: number; removedPerS: number; incomplete: boolean; largestLogMB?: number };
     const baseline = run.baseline as WindowStats;
     const during = run.during as WindowStats;
     const met = run.met as { stall: boolean; p99: boolean };
-    return `| ${String(run.store)} | ${String(run.repetition)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; longest GC pause ${loop.longestGcPauseMs} ms; ${loop.maxDelayLoadOnlyMs} ms under load before the sweep; ${loop.maxDelayIdleMs} ms idle, before any load) | ${loop.idleProcessMaxStallMs} ms (${loop.idleProcessMaxDelayLoadOnlyMs} ms before the sweep) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
+    return `| ${String(run.store)} | ${String(run.repetition)} | ${Number(run.sessions).toLocaleString('en-US')} | ${cleanup.removed.toLocaleString('en-US')}${cleanup.incomplete ? ' (budget reached)' : ''} | ${(cleanup.durationMs / 1000).toFixed(1)} s (${cleanup.removedPerS.toLocaleString('en-US')}/s${cleanup.largestLogMB === undefined ? '' : `; log file up to ${cleanup.largestLogMB} MB`}) | ${loop.maxStallMs} ms ${met.stall ? '✓' : '✗'} (longest batch ${loop.longestBatchHoldMs} ms; longest GC pause ${loop.longestGcPauseMs} ms; ${loop.maxDelayLoadOnlyMs} ms under load before the sweep; ${loop.maxDelayIdleMs} ms idle, before any load) | ${loop.idleProcessMaxStallMs} ms (${loop.idleProcessMaxDelayLoadOnlyMs} ms before the sweep) | ${baseline.p99Ms} ms | ${during.p99Ms} ms (${run.p99RatioDuringToBaseline as number}×) ${met.p99 ? '✓' : '✗'} |`;
   });
   const summaryRows = summaries.map(
     (summary) =>
@@ -319,19 +341,25 @@ const stores = [
   { name: 'sqlite', target: join(work, 'sqlite', 'sessions.db'), sessions: plan.sqliteSessions, open: (path: string) => createSqliteStore({ path }) },
   { name: 'file', target: join(work, 'files'), sessions: plan.fileSessions, open: (dir: string) => createFileStore({ dir }) },
 ] as const;
-for (let repetition = 1; repetition <= repetitions; repetition += 1) {
-  for (const { name, target, sessions, open } of stores) {
-    if (only !== undefined && only !== name) continue;
-    const t = clock();
-    prefill(name, target, sessions);
-    const prefillS = (clock() - t) / 1000;
-    log(`${name}, run ${repetition} of ${repetitions}: ${sessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
-    flushDisk();
-    runs.push({ repetition, ...(await measure(name, open(target), sessions, prefillS)) });
-    // Its pages are not left to be written back while the next run is measured.
-    rmSync(name === 'sqlite' ? dirname(target) : target, { recursive: true, force: true });
-    flushDisk();
+// A failed run must not leave its backlog behind (a database of hundreds of MB, its log).
+try {
+  for (let repetition = 1; repetition <= repetitions; repetition += 1) {
+    for (const { name, target, sessions, open } of stores) {
+      if (only !== undefined && only !== name) continue;
+      const t = clock();
+      prefill(name, target, sessions);
+      const prefillS = (clock() - t) / 1000;
+      log(`${name}, run ${repetition} of ${repetitions}: ${sessions.toLocaleString('en-US')} sessions pre-filled in ${prefillS.toFixed(1)} s`);
+      flushDisk();
+      runs.push({ repetition, ...(await measure(name, open(target), target, sessions, prefillS)) });
+      // Its pages are not left to be written back while the next run is measured.
+      rmSync(name === 'sqlite' ? dirname(target) : target, { recursive: true, force: true });
+      flushDisk();
+    }
   }
+} catch (error) {
+  rmSync(work, { recursive: true, force: true });
+  throw error;
 }
 const summaries = summarize(runs);
 

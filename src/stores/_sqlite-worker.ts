@@ -15,8 +15,8 @@
  *   finds a log of `restartFrames` or more, the worker asks the store to hold its
  *   statements (they wait off the loop), runs a RESTART checkpoint, which copies the last
  *   frames and makes the next write start the log over, makes that write itself (it
- *   fsyncs the log's new header), and lets them go. Not while a sweep runs: see the
- *   timer below. SQLite's own wait for the write lock cannot stand in
+ *   fsyncs the log's new header), and lets them go. While a sweep runs, only from a
+ *   longer log (`SWEEP_RESTART_FACTOR`). SQLite's own wait for the write lock cannot stand in
  *   for the hold: it polls, sleeping 1 to 100 ms between tries, and a store writing
  *   without pause took the lock back first every time.
  * - Sweep batches. Even a small batched `DELETE` held the loop 40–200 ms on this disk
@@ -86,13 +86,24 @@ type FromWorker =
 
 /** Longest a RESTART checkpoint waits for another process's write to end, in ms: the store's statements wait meanwhile. */
 const RESTART_WAIT_MS = 100;
-/** No restart within this long after a sweep batch, in ms: the sweep is still running (it pauses about as long as a batch between batches). */
+/** A sweep batch this recent, in ms, means a sweep is running (it pauses about as long as a batch between batches). */
 const RESTART_AFTER_SWEEP_MS = 1000;
+/**
+ * While a sweep runs, the log starts over only from this many times the restart length.
+ * A sweep's deletions fill it fast (about 100 MB/s here: the expired rows are spread over
+ * every page, and each batch's commit logs every page it touched), so at the usual length
+ * it would restart every few hundred ms, each restart holding requests for its fsync
+ * (11-17 ms under a sweep). Never restarting during a sweep was worse: one sweep of
+ * 900,000 rows grew the log of a 200 MB database to 5.8 GB, whose write-back then stalled
+ * every process on the machine (an idle one up to 48 ms).
+ */
+const SWEEP_RESTART_FACTOR = 16;
 /**
  * A log file longer than this many times the restart length is cut back to nothing
  * (`TRUNCATE`) rather than started over (`RESTART`): SQLite reuses the file from its
  * start and never shrinks it, so a sweep's deletions would otherwise leave it at its
- * largest (hundreds of MB after a sweep of 900,000 rows) for the life of the database.
+ * largest (up to `SWEEP_RESTART_FACTOR` times the restart length) for the life of the
+ * database.
  */
 const TRUNCATE_FACTOR = 4;
 
@@ -155,11 +166,9 @@ const WORKER_SOURCE = `
     if (restarting) return;
     try {
       const [done] = db.pragma('wal_checkpoint(PASSIVE)');
-      // Not while a sweep runs: its deletions fill the log fast enough to restart it every
-      // few hundred ms, and each restart holds requests for its fsync (11-17 ms under a
-      // sweep). The log grows meanwhile by what the sweep deletes, and starts over after.
       const sweeping = performance.now() - sweptAt < ${RESTART_AFTER_SWEEP_MS};
-      if (done !== undefined && done.log >= workerData.restartFrames && !sweeping) {
+      const restartFrames = sweeping ? ${SWEEP_RESTART_FACTOR} * workerData.restartFrames : workerData.restartFrames;
+      if (done !== undefined && done.log >= restartFrames) {
         restarting = true;
         parentPort.postMessage({ kind: 'holdStatements' });
       }

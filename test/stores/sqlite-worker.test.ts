@@ -144,6 +144,57 @@ describe('sqlite store: background WAL checkpoints', () => {
     assert.equal(rowCount(path), 5001);
     await store.close();
   });
+
+  it('keeps the log bounded while a sweep runs: it starts over from a longer length instead of not at all', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    // Restarts from 100 pages (400 KB), and from 1,600 (6.5 MB) while a sweep runs.
+    const store = createSqliteStore({ path, checkpointIntervalMs: 10, checkpointRestartPages: 100 });
+    const expired = 30_000;
+    // Expiries in random order, so the sweep's deletions land all over the table, as a real
+    // backlog's do, and every batch logs tens of pages. Before, the log grew by each of them
+    // for the whole sweep: to 228 MB here, against 27 MB now.
+    const db = new Database(path);
+    try {
+      const insert = db.prepare('INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until) VALUES (?, ?, ?, ?, 1, NULL, 0)');
+      const now = Date.now();
+      db.transaction(() => {
+        for (let i = 0; i < expired; i += 1) insert.run(storeKeyOf(createSessionId()), 'x'.repeat(500), now - 7_200_000, now - 3_600_000 - Math.floor(Math.random() * 1_000_000));
+      })();
+    } finally {
+      db.close();
+    }
+    // Requests write meanwhile, as they do under a live sweep: without them, the log is often
+    // copied to its end between batches, and SQLite then starts it over by itself.
+    const live = storeKeyOf(createSessionId());
+    const createdAt = Date.now();
+    assert.equal((await store.write(live, { kind: 'create' }, { kind: 'save', data: '{}', expiresAt: createdAt + 3_600_000, createdAt })).status, 'ok');
+    let sweeping = true;
+    const requests = (async () => {
+      for (let hits = 1; sweeping; hits += 1) {
+        assert.equal((await store.write(live, { kind: 'exists' }, { kind: 'save', data: `{"hits":${hits}}`, expiresAt: undefined })).status, 'ok');
+        await sleep(0);
+      }
+    })();
+    let largest = 0;
+    let deleted = 0;
+    try {
+      // Bounded: one batch of 50 per round, as many rounds as the rows need.
+      for (let round = 0; round < expired / 50 + 1; round += 1) {
+        const batch = await store.sweep?.({ graceMs: 60_000, limit: 50 });
+        deleted += batch?.deleted ?? 0;
+        largest = Math.max(largest, statSync(`${path}-wal`).size);
+        if (batch?.more !== true) break;
+        // The sweep's own pause after a batch.
+        await sleep(1);
+      }
+    } finally {
+      sweeping = false;
+      await requests;
+    }
+    assert.equal(deleted, expired);
+    assert.ok(largest < 100_000_000, `the log file stayed under 100 MB during the sweep (largest ${largest} bytes)`);
+    await store.close();
+  });
 });
 
 /** Rows straight into the table: `expired` long expired, one of them leased for a minute, and `live` live ones. */
