@@ -182,7 +182,10 @@ const WORKER_SOURCE = `
         // Only another process's writer can be in the way now; if it stays longer, the
         // checkpoint answers busy (not an error) and the next one tries again.
         db.pragma('busy_timeout = ${RESTART_WAIT_MS}');
-        const [done] = db.pragma(logBytes() > truncateAboveBytes ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(RESTART)');
+        // Not cut back while a sweep runs: it would only grow again, block by block.
+        const sweeping = performance.now() - sweptAt < ${RESTART_AFTER_SWEEP_MS};
+        const truncate = !sweeping && logBytes() > truncateAboveBytes;
+        const [done] = db.pragma(truncate ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(RESTART)');
         if (done !== undefined && done.busy === 0) writeFirstFrame();
         db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
       } catch (error) {
