@@ -128,7 +128,7 @@ export async function runSweep(store: SessionStore, options: SweepOptions = {}, 
     }
     // A batch run off the loop still holds requests back while it holds their write lock.
     const heldMs = Math.max(blockedMs, result.lockMs ?? 0);
-    limit = nextLimit(limit, heldMs, maxBlockMs, batchSize);
+    if (result.yielded !== true) limit = nextLimit(limit, heldMs, maxBlockMs, batchSize);
     maxBatchBlockMs = Math.max(maxBatchBlockMs, blockedMs);
     deleted += result.deleted;
     batches += 1;

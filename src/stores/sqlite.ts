@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -130,7 +130,10 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
   setUpOnce(db, busyRetryMs);
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   let worker: SqliteWorker | undefined;
+  // Closed after `db`: see SqliteWorkerOptions.databaseFd.
+  let databaseFd: number | undefined;
   if (useWorker) {
+    databaseFd = openSync(path, 'r+');
     worker = startSqliteWorker(
       {
         path,
@@ -138,6 +141,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
         checkpointIntervalMs: options.checkpointIntervalMs ?? 200,
         restartFrames: options.checkpointRestartPages ?? 10_000,
         busyTimeoutMs: busyRetryMs,
+        databaseFd,
       },
       (error) => {
         // Never let the log grow unchecked: back to SQLite's own checkpoints, and say so.
@@ -249,8 +253,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
         // Off the loop; the worker's connection waits out another writer's lock itself.
         // The instant is read here: a batch that runs a little later is only stricter
         // (a lease that lapsed meanwhile still counts; the cutoff is earlier).
-        const { deleted, busyMs } = await worker.sweep(Date.now(), graceMs, limit);
-        return { deleted, more: deleted >= limit, lockMs: busyMs };
+        const { deleted, busyMs, more, yielded } = await worker.sweep(Date.now(), graceMs, limit);
+        return { deleted, more, lockMs: busyMs, yielded };
       }
       return run(() => {
         const now = Date.now();
@@ -261,6 +265,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): SessionStor
     async close() {
       await worker?.stop();
       if (options.database === undefined && db.open) db.close();
+      if (databaseFd !== undefined) closeSync(databaseFd);
+      databaseFd = undefined;
     },
   };
 }

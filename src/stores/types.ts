@@ -97,7 +97,7 @@ export interface SweepBatchOptions {
 export interface SweepBatchResult {
   /** Records removed. */
   readonly deleted: number;
-  /** True when the batch hit `limit`, so more may be left. */
+  /** True when more may be left: the batch hit `limit`, or ended early (`yielded`). */
   readonly more: boolean;
   /**
    * For a batch that ran off the event loop but held a lock that requests' writes wait
@@ -105,6 +105,12 @@ export interface SweepBatchResult {
    * sweep sizes batches and pauses by it as it does by event-loop time.
    */
   readonly lockMs?: number;
+  /**
+   * True when the batch ended before `limit` because a request asked for the lock it held
+   * (SQLite's worker hands the write lock over this way). Its length then says nothing of
+   * how long a whole batch would hold it, so the sweep keeps its batch size.
+   */
+  readonly yielded?: boolean;
 }
 
 /** What a store can promise, as data, so the core and the conformance suite can read it. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLeaseToken, createSessionId, storeKeyOf } from '../../src/core/ids.js';
+import { runSweep } from '../../src/core/sweep.js';
 import { SWEEPER_KEY, sweepSingleFlight } from '../../src/core/sweeper.js';
 import { createSessionManager, StoreError, type SessionStore, type SweepResult } from '../../src/index.js';
 import { createFileStore } from '../../src/stores/file.js';
@@ -131,6 +132,28 @@ describe('sweeper', () => {
     // The failed sweeps gave their lease back: nobody holds it now.
     assert.equal((await base.acquire(SWEEPER_KEY, createLeaseToken(), 1000)).status, 'acquired');
     await manager.close();
+  });
+
+  it('sizes batches by how long they held the lock, except a batch that handed it over early', async () => {
+    // What the store's batches report, in order (SQLite's worker reports them this way).
+    const answers = [
+      { lockMs: 0.1 }, // short: the next batch doubles
+      { lockMs: 0.05, yielded: true }, // ended early for a request: says nothing, size kept
+      { lockMs: 4 }, // four times too long: a quarter
+      { lockMs: 0.7 }, // within the bound: kept
+    ];
+    const limits: number[] = [];
+    const store: SessionStore = {
+      ...createMemoryStore(),
+      sweep({ limit }) {
+        limits.push(limit);
+        const answer = answers[limits.length - 1];
+        return Promise.resolve({ deleted: 1, more: limits.length < answers.length, ...answer });
+      },
+    };
+    const result = await runSweep(store, { maxBlockMs: 1 });
+    assert.equal(result.batches, 4);
+    assert.deepEqual(limits, [50, 100, 100, 25]);
   });
 
   it('every sweeping store accepts the reserved sweeper key', async () => {

@@ -2,7 +2,7 @@
 // connection never checkpoints, the worker does, and close() stops it; sweep batches run
 // in the worker with the same contract as on the loop, and its failures reach the caller.
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,19 @@ async function fill(store: ReturnType<typeof createSqliteStore>, count: number):
     const result = await store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: 'x'.repeat(500), expiresAt: now + 60_000, createdAt: now });
     assert.equal(result.status, 'ok');
   }
+}
+
+/** How many descriptors this process has open on the file at `path` (Linux: /proc/self/fd). */
+function openDescriptorsOf(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch (error) {
+      // The descriptor readdir itself used is closed by the time it is read.
+      if ((error as { code?: unknown }).code === 'ENOENT') return false;
+      throw error;
+    }
+  }).length;
 }
 
 /** Frames of the log not yet copied into the database, as a passive checkpoint of another connection reports them. */
@@ -63,6 +76,14 @@ describe('sqlite store: background WAL checkpoints', () => {
     assert.ok(statSync(`${path}-wal`).size > 1000 * 4096, 'the log passed 1000 pages: an automatic checkpoint would have run in a write');
     await store.close();
     assert.equal(pendingFrames(path), 0);
+  });
+
+  it('close() closes every descriptor of the database file the store opened (the worker flushes through one)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    const store = createSqliteStore({ path });
+    assert.ok(openDescriptorsOf(path) >= 2, 'the connection and the one the worker flushes through');
+    await store.close();
+    assert.equal(openDescriptorsOf(path), 0);
   });
 
   it("the store's own connection does not checkpoint: with the worker idle, the log stays uncopied", async () => {
@@ -178,8 +199,9 @@ describe('sqlite store: background WAL checkpoints', () => {
     let largest = 0;
     let deleted = 0;
     try {
-      // Bounded: one batch of 50 per round, as many rounds as the rows need.
-      for (let round = 0; round < expired / 50 + 1; round += 1) {
+      // Bounded: batches of up to 50, each removing at least one row (a batch that hands
+      // the lock over to a write has removed a chunk of them first).
+      for (let round = 0; round < expired; round += 1) {
         const batch = await store.sweep?.({ graceMs: 60_000, limit: 50 });
         deleted += batch?.deleted ?? 0;
         largest = Math.max(largest, statSync(`${path}-wal`).size);
@@ -205,11 +227,13 @@ function seed(path: string, expired: number, live: number): void {
     const insert = db.prepare(
       'INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until) VALUES (?, ?, ?, ?, 1, ?, ?)',
     );
-    for (let i = 0; i < expired; i += 1) {
-      const leased = i === 0;
-      insert.run(storeKeyOf(createSessionId()), '{}', now - 7_200_000, now - 3_600_000, leased ? 'token' : null, leased ? now + 60_000 : 0);
-    }
-    for (let i = 0; i < live; i += 1) insert.run(storeKeyOf(createSessionId()), '{}', now, now + 3_600_000, null, 0);
+    db.transaction(() => {
+      for (let i = 0; i < expired; i += 1) {
+        const leased = i === 0;
+        insert.run(storeKeyOf(createSessionId()), '{}', now - 7_200_000, now - 3_600_000, leased ? 'token' : null, leased ? now + 60_000 : 0);
+      }
+      for (let i = 0; i < live; i += 1) insert.run(storeKeyOf(createSessionId()), '{}', now, now + 3_600_000, null, 0);
+    })();
   } finally {
     db.close();
   }
@@ -291,6 +315,41 @@ describe('sqlite store: sweep batches in the worker thread', () => {
     assert.equal((await writing).status, 'ok');
     assert.equal((await sweeping)?.deleted, 4);
     assert.deepEqual([...order].sort(), ['sweep', 'write']);
+    await store.close();
+  });
+
+  it('a batch hands the write lock over to a request of the store that meets it, and the sweep goes on after', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-wsweep-')), 'sessions.db');
+    const store = createSqliteStore({ path });
+    const backlog = 100_000;
+    seed(path, backlog + 1, 0);
+    // One batch asked to remove the whole backlog: far longer than the steps below take.
+    const sweeping = store.sweep?.({ graceMs: 60_000, limit: backlog });
+    // Wait until the batch holds the write lock: another connection then cannot take it.
+    const probe = new Database(path, { timeout: 0 });
+    for (let tries = 0; ; tries += 1) {
+      assert.ok(tries < 5000, 'the batch never took the write lock');
+      try {
+        probe.exec('BEGIN IMMEDIATE');
+      } catch (error) {
+        if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw error;
+        break;
+      }
+      probe.exec('ROLLBACK');
+      await sleep(1);
+    }
+    probe.close();
+    const now = Date.now();
+    const written = await store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: '{}', expiresAt: now + 60_000, createdAt: now });
+    assert.equal(written.status, 'ok');
+    const first = await sweeping;
+    assert.equal(first?.yielded, true, 'the batch ended early to let the write in');
+    assert.equal(first?.more, true);
+    assert.ok(first !== undefined && first.deleted < backlog, `it removed ${String(first?.deleted)} of ${backlog}`);
+    // Nobody asks now: the next batch removes the rest (all but the leased row).
+    const rest = await store.sweep?.({ graceMs: 60_000, limit: backlog });
+    assert.deepEqual({ deleted: rest?.deleted, yielded: rest?.yielded }, { deleted: backlog - (first?.deleted ?? 0), yielded: false });
+    assert.equal(rowCount(path), 2, 'the leased expired row and the new session');
     await store.close();
   });
 
