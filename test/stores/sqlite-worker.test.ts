@@ -2,7 +2,7 @@
 // connection never checkpoints, the worker does, and close() stops it; sweep batches run
 // in the worker with the same contract as on the loop, and its failures reach the caller.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,23 @@ async function fill(store: ReturnType<typeof createSqliteStore>, count: number):
     const result = await store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: 'x'.repeat(500), expiresAt: now + 60_000, createdAt: now });
     assert.equal(result.status, 'ok');
   }
+}
+
+/** Niceness of each thread of this process, the main thread first (Linux: /proc/self/task). */
+function threadNiceness(): number[] {
+  return readdirSync('/proc/self/task')
+    .sort((a, b) => Number(a) - Number(b))
+    .flatMap((tid) => {
+      try {
+        // Fields after the command name, which is in parentheses and may hold spaces; nice is field 19.
+        const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return [Number(fields[16])];
+      } catch (error) {
+        // A thread that ended between the listing and the read.
+        if ((error as { code?: unknown }).code === 'ENOENT') return [];
+        throw error;
+      }
+    });
 }
 
 /** How many descriptors this process has open on the file at `path` (Linux: /proc/self/fd). */
@@ -76,6 +93,27 @@ describe('sqlite store: background WAL checkpoints', () => {
     assert.ok(statSync(`${path}-wal`).size > 1000 * 4096, 'the log passed 1000 pages: an automatic checkpoint would have run in a write');
     await store.close();
     assert.equal(pendingFrames(path), 0);
+  });
+
+  it('on Linux the worker thread runs at a lower priority (nice 10) than the threads serving requests', async (t) => {
+    if (process.platform !== 'linux') {
+      t.skip('thread priorities are per thread on Linux only; elsewhere the worker keeps the default');
+      return;
+    }
+    const atTen = (): number => threadNiceness().filter((nice) => nice === 10).length;
+    const before = atTen();
+    const mainBefore = threadNiceness()[0];
+    const path = join(mkdtempSync(join(tmpdir(), 'sessionlock-ckpt-')), 'sessions.db');
+    const store = createSqliteStore({ path });
+    // The worker sets it as it starts: polled, at most 100 tries of 20 ms.
+    let lowered = 0;
+    for (let i = 0; i < 100 && lowered === 0; i += 1) {
+      await sleep(20);
+      lowered = atTen() - before;
+    }
+    assert.equal(lowered, 1, 'one more thread at nice 10: the worker');
+    assert.equal(threadNiceness()[0], mainBefore, 'the main thread is left as it was');
+    await store.close();
   });
 
   it('close() closes every descriptor of the database file the store opened (the worker flushes through one)', async () => {
