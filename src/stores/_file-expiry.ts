@@ -11,16 +11,18 @@
  * Markers are written before the record they index, so a crash between the two leaves
  * an extra marker (harmless), never a record that no marker points to.
  */
-import { opendir, readdir, rmdir, unlink } from 'node:fs/promises';
-import { DirLockLostError, acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming, type HeldLock } from './_file-lock.js';
-import { codeOf, isKey, parseBucket, readRecord, type FileLayout } from './_file-layout.js';
+import { opendir, readdir, rmdir } from 'node:fs/promises';
+import { DirLockLostError, acquireRecordLock, assertHeld, releaseRecordLock, type HeldLock, type LockTiming } from './_file-lock.js';
+import { codeOf, isKey, parseBucket, readRecord, unlinkIfPresent, type FileLayout } from './_file-layout.js';
 import { isSweepable } from './_lease-record.js';
 import type { SweepBatchOptions, SweepBatchResult } from './types.js';
 
 /** What the sweep needs from the store. */
 export interface SweepContext {
   readonly layout: FileLayout;
-  readonly timing: DirLockTiming;
+  readonly lockTiming: LockTiming;
+  /** The clock of session expiry, epoch ms. */
+  readonly now: () => number;
   readonly bucketMs: number;
 }
 
@@ -55,11 +57,11 @@ export class ExpirySweeper {
 
   /** One batch: visit at most `limit` markers of buckets that began before the grace cutoff. */
   async batch({ graceMs, limit }: SweepBatchOptions): Promise<SweepBatchResult> {
-    const { layout, bucketMs, timing } = this.#context;
+    const { layout, bucketMs, now } = this.#context;
     // Buckets that began before the grace cutoff. The newest of them may also hold records
     // not yet due; a lock-free look skips those cheaply, and with buckets no wider than
     // the grace period (the defaults) it holds only records that have already expired.
-    const lastBucket = bucketOf(timing.now() - graceMs, bucketMs);
+    const lastBucket = bucketOf(now() - graceMs, bucketMs);
     const work: { bucket: number; key: string }[] = [];
     const drained: number[] = [];
     for (const bucket of await this.#buckets(lastBucket)) {
@@ -113,25 +115,25 @@ export class ExpirySweeper {
 
   /** Decide one marker under the record's lock. */
   async #visit(bucket: number, key: string, graceMs: number): Promise<Outcome> {
-    const { layout, timing, bucketMs } = this.#context;
+    const { layout, lockTiming, now, bucketMs } = this.#context;
     const marker = layout.markerPath(bucket, key);
     // The newest bucket may hold records not yet due: a lock-free look skips them without
     // taking their lock. Older buckets hold only due records, so the look would be wasted.
-    if ((bucket + 1) * bucketMs + graceMs > timing.now()) {
+    if ((bucket + 1) * bucketMs + graceMs > now()) {
       const seen = await readRecord(layout.recordPath(key));
-      if (seen !== undefined && bucketOf(seen.expiresAt, bucketMs) === bucket && !isSweepable(seen, graceMs, timing.now())) {
+      if (seen !== undefined && bucketOf(seen.expiresAt, bucketMs) === bucket && !isSweepable(seen, graceMs, now())) {
         return 'kept';
       }
     }
     // Never queue behind a request: a locked record is in use, so it is not due anyway.
-    const lock = await acquireDirLock(layout.lockPath(key), timing, false);
+    const lock = await acquireRecordLock(layout.lockPath(key), layout.holderFile(key), lockTiming, false);
     if (lock === undefined) return 'kept';
     let outcome: Outcome = 'kept';
     try {
       const entry = await readRecord(layout.recordPath(key));
       if (entry !== undefined && bucketOf(entry.expiresAt, bucketMs) === bucket) {
-        if (!isSweepable(entry, graceMs, timing.now())) return outcome;
-        if (!(await stillHeld(lock, timing))) return outcome;
+        if (!isSweepable(entry, graceMs, now())) return outcome;
+        if (!(await stillHeld(lock, lockTiming))) return outcome;
         // No fsync here, unlike a destroy: a swept record that a power cut brings back is
         // still expired, so it is never served and the next sweep removes it again.
         await unlinkIfPresent(layout.recordPath(key));
@@ -144,27 +146,19 @@ export class ExpirySweeper {
     } finally {
       // The marker goes only after its record (a crash between leaves an extra marker,
       // never an unindexed record), and needs no lock: unlocking and it can overlap.
-      await Promise.all([releaseDirLock(lock), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
+      await Promise.all([releaseRecordLock(lock, false), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
     }
   }
 }
 
 /** Like `assertHeld`, but a lost lock only means: leave this record for the next pass. */
-async function stillHeld(lock: HeldLock, timing: DirLockTiming): Promise<boolean> {
+async function stillHeld(lock: HeldLock, timing: LockTiming): Promise<boolean> {
   try {
     await assertHeld(lock, timing);
     return true;
   } catch (error) {
     if (error instanceof DirLockLostError) return false;
     throw error;
-  }
-}
-
-async function unlinkIfPresent(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    if (codeOf(error) !== 'ENOENT') throw error;
   }
 }
 

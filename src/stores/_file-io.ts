@@ -3,7 +3,7 @@
  * API: fs.promises wraps every descriptor in a FileHandle object, which costs noticeably
  * more CPU per call, and one store operation makes a dozen such calls.
  */
-import { close, fdatasync, fstat, fsync, open, read, stat, writeFile } from 'node:fs';
+import { close, fdatasync, fstat, fsync, futimes, open, read, stat, writeFile } from 'node:fs';
 import { promisify } from 'node:util';
 
 /** Open `path` with fs flags (`r`, `wx`, `a`); answers the descriptor. */
@@ -55,5 +55,22 @@ export function fdIdentity(fd: number): Promise<string> {
 export function pathIdentity(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     stat(path, { bigint: true }, (error, info) => (error === null ? resolve(`${info.dev}:${info.ino}`) : reject(error)));
+  });
+}
+
+/** Set a file's access and modification times to now. */
+export function touchFd(fd: number): Promise<void> {
+  const now = new Date();
+  return new Promise((resolve, reject) => {
+    futimes(fd, now, now, (error) => (error === null ? resolve() : reject(error)));
+  });
+}
+
+/** The file at `path`: its inode with its mtime (`identity`), and that mtime in epoch ms. */
+export function pathAge(path: string): Promise<{ identity: string; mtimeMs: number }> {
+  return new Promise((resolve, reject) => {
+    stat(path, { bigint: true }, (error, info) =>
+      error === null ? resolve({ identity: `${info.dev}:${info.ino}:${info.mtimeNs}`, mtimeMs: Number(info.mtimeMs) }) : reject(error),
+    );
   });
 }

@@ -3,7 +3,8 @@
  *
  * ```
  * DIR/sessions/ab/cd/<key>.json      one record (data + lease), replaced atomically
- * DIR/sessions/ab/cd/<key>.lock/     the record's short-lived operation lock (see _file-lock.ts)
+ * DIR/sessions/ab/cd/<key>.lock      the record's short-lived operation lock (see _file-lock.ts)
+ * DIR/sessions/ab/cd/.<token>.tmp    the lock holder's own name of that file: the next record
  * DIR/expiry/<bucket>/<key>          empty marker: <key> may expire within <bucket>
  * ```
  *
@@ -11,7 +12,8 @@
  * 1,500 files per folder). Keys are checked against a strict pattern before they are
  * joined to any path, so no input can name a file outside the store.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { closeFd, fdatasyncFd, fsyncFd, openFd, readText, writeText } from './_file-io.js';
 import type { LeasedRecord } from './_lease-record.js';
@@ -41,6 +43,8 @@ export function isKey(name: string): boolean {
 export interface FileLayout {
   readonly recordPath: (key: string) => string;
   readonly lockPath: (key: string) => string;
+  /** A new unique name beside the record, for a lock holder's file (see _file-lock.ts). */
+  readonly holderFile: (key: string) => string;
   readonly expiryRoot: string;
   readonly bucketDir: (bucket: number) => string;
   readonly markerPath: (bucket: number, key: string) => string;
@@ -58,6 +62,7 @@ export function createLayout(root: string): FileLayout {
   return {
     recordPath: (key) => join(shard(key), `${key}.json`),
     lockPath: (key) => join(shard(key), `${key}.lock`),
+    holderFile: (key) => join(shard(key), `.${randomBytes(12).toString('base64url')}.tmp`),
     expiryRoot,
     bucketDir,
     markerPath: (bucket, key) => join(bucketDir(bucket), key),
@@ -141,53 +146,24 @@ export async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Write `text` to a new file next to `path`, ready to be renamed over it: in the same
- * folder, because rename is atomic only within one filesystem; flushed to disk first
- * when `durable`, so a power cut after the rename cannot leave the new name on an empty
- * or partly written file. `unique` makes the name unique among concurrent writers.
- * Answers the temporary file's path.
+ * Write `entry` into the new, empty file open at `fd` (a lock holder's file, which the
+ * commit renames over the record), flushed to disk first when `durable`, so a power cut
+ * after the rename cannot leave the new name on an empty or partly written file.
  */
-export async function writeTempFile(path: string, unique: string, text: string, durable: boolean): Promise<string> {
-  const temp = join(dirname(path), `.${unique}.tmp`);
+export async function fillRecordFile(fd: number, entry: LeasedRecord, durable: boolean): Promise<void> {
+  await writeText(fd, encodeRecord(entry));
+  // fdatasync: the data and what is needed to read it back (the size); a new file has
+  // no older metadata worth a full fsync.
+  if (durable) await fdatasyncFd(fd);
+}
+
+/** Remove the file at `path`; one that is already gone is fine. */
+export async function unlinkIfPresent(path: string): Promise<void> {
   try {
-    await writeNewFile(temp, text, durable);
+    await unlink(path);
   } catch (error) {
     if (codeOf(error) !== 'ENOENT') throw error;
-    // First record in this shard: create the folder once, then write again.
-    await mkdir(dirname(path), { recursive: true });
-    await writeNewFile(temp, text, durable);
   }
-  return temp;
-}
-
-/** Rename `temp` over `path` (the commit); on failure the temporary file is removed. */
-export async function commitTempFile(temp: string, path: string): Promise<void> {
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await removeTempFile(temp);
-    throw error;
-  }
-}
-
-/** Remove a temporary file that will not be committed. */
-export function removeTempFile(temp: string): Promise<void> {
-  return rm(temp, { force: true });
-}
-
-async function writeNewFile(path: string, text: string, durable: boolean): Promise<void> {
-  const fd = await openFd(path, 'wx');
-  try {
-    await writeText(fd, text);
-    // fdatasync: the data and what is needed to read it back (the size); a new file has
-    // no older metadata worth a full fsync.
-    if (durable) await fdatasyncFd(fd);
-  } catch (error) {
-    await closeFd(fd);
-    await removeTempFile(path);
-    throw error;
-  }
-  await closeFd(fd);
 }
 
 /** Create an empty file, creating its folder when missing; an existing one is fine. */

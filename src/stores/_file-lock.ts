@@ -1,45 +1,51 @@
 /**
- * The file store's per-record operation lock: a directory made with `mkdir`, which is
- * atomic on local filesystems and on NFS (the server decides, and answers EEXIST to all
- * but one client). It is held only for the few milliseconds of one read-modify-write of
- * one record, never across a request: the session lease lives in the record itself.
+ * The file store's per-record operation lock. The holder creates a new file of its own
+ * (`.<token>.tmp`, beside the record) and gives it a second name, `<key>.lock`, with
+ * `link`, which fails with EEXIST while that name exists: atomic on local filesystems and
+ * on NFS (the server decides). It is held only for the few milliseconds of one
+ * read-modify-write of one record, never across a request: the session lease lives in
+ * the record itself.
  *
- * Inside the directory an `owner` file names the holder's token and when the lock goes
- * stale. A stale lock (its holder crashed mid-operation) is reclaimed by renaming the
- * directory to a unique name and removing that, never by delete-then-create, which would
- * let two reclaimers both believe they removed "the" stale lock and both take it.
+ * The same file then receives the record's next content and is renamed over the record,
+ * so one operation creates and frees one inode. A lock folder with an `owner` file beside
+ * a separate temporary file made three, and on ext4 without a journal every freed inode
+ * slows the allocations after it (docs/stores/file.md, "Costs").
+ *
+ * A lock's age is its file's mtime, so a waiter learns it in one `stat`. A stale lock (its
+ * holder crashed mid-operation) is reclaimed by renaming it to a unique name and removing
+ * that, never by delete-then-create, which would let two reclaimers both believe they
+ * removed "the" stale lock and both take it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { link, mkdir, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeFd, fdIdentity, openFd, pathIdentity, writeText } from './_file-io.js';
-import { codeOf } from './_file-layout.js';
+import { closeFd, fdIdentity, openFd, pathAge, pathIdentity, touchFd } from './_file-io.js';
+import { codeOf, unlinkIfPresent } from './_file-layout.js';
 
-/** Timing of the operation locks. */
-export interface DirLockTiming {
+/** Timing of the operation locks. Ages are read from the wall clock, as file times are. */
+export interface LockTiming {
   /** A lock older than this is stale and may be reclaimed, in ms. */
   readonly staleMs: number;
   /** How long an operation waits for a busy lock before failing, in ms. */
   readonly waitMs: number;
-  /** The clock, epoch ms. */
-  readonly now: () => number;
 }
 
 /** A lock this process holds. */
 export interface HeldLock {
+  /** The lock's name, `<key>.lock`. */
   readonly path: string;
-  readonly token: string;
-  /** When this process took it (its own clock), to refuse commits made too late. */
-  readonly takenAt: number;
+  /** The holder's own name of the same file, which a commit renames over the record. */
+  readonly file: string;
   /**
-   * The `owner` file, kept open until the release: while it is, its inode cannot be
-   * reused, so finding the same device and inode at the path proves the lock is still
-   * ours in one `stat`, where reading the token back took four calls.
+   * Open on the file until the release: while it is, the inode cannot be reused, so
+   * finding the same device and inode at `path` proves the lock is still ours in one `stat`.
    */
-  readonly ownerFd: number;
-  /** Device and inode of the `owner` file (`fdIdentity`). */
+  readonly fd: number;
+  /** Device and inode of the file (`fdIdentity`). */
   readonly identity: string;
+  /** Wall-clock ms read just before the file's mtime was set, to refuse commits made too late. */
+  readonly takenAt: number;
 }
 
 /** The lock could not be taken in time; the store operation fails with this as its cause. */
@@ -58,119 +64,127 @@ export class DirLockLostError extends Error {
   }
 }
 
-interface Owner {
-  /** The holder's token, or null while the holder has not written it yet. */
-  readonly identity: string;
-  readonly staleAt: number;
-}
-
-const OWNER = 'owner';
 const MAX_PAUSE_MS = 20;
 
 /**
- * Take the lock at `path`. With `wait` false, answers undefined at once when another
- * operation holds it (the sweeper skips busy records rather than queue behind requests).
+ * Take the lock at `path`, creating the holder's file at `file` (a unique name in the same
+ * folder). With `wait` false, answers undefined at once when another operation holds it
+ * (the sweeper skips busy records rather than queue behind requests).
  */
-export async function acquireDirLock(path: string, timing: DirLockTiming, wait: boolean): Promise<HeldLock | undefined> {
-  const startedAt = timing.now();
-  let pauseMs = 1;
-  for (;;) {
-    const takenAt = timing.now();
-    if (await makeDir(path)) {
-      const token = randomBytes(12).toString('base64url');
-      const owner = JSON.stringify({ token, staleAt: takenAt + timing.staleMs, pid: process.pid });
-      let ownerFd: number;
-      try {
-        // `wx`: if a reclaimer put another lock's content here meanwhile, we must not overwrite it.
-        ownerFd = await openFd(join(path, OWNER), 'wx');
-      } catch (error) {
-        const code = codeOf(error);
-        if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
-        // Our fresh directory was replaced or moved by a reclaimer: start over.
+export async function acquireRecordLock(
+  path: string,
+  file: string,
+  timing: LockTiming,
+  wait: boolean,
+): Promise<HeldLock | undefined> {
+  let takenAt = Date.now();
+  const fd = await createFile(file);
+  try {
+    const identity = await fdIdentity(fd);
+    let pauseMs = 1;
+    for (;;) {
+      if (await linkName(file, path)) {
+        // A file that waited for the lock is as old as its wait: date it anew, or a
+        // waiter could take it for stale at once. Until then it may be reclaimed, which
+        // `assertHeld` finds before anything is committed.
+        if (Date.now() - takenAt >= timing.staleMs / 4) {
+          takenAt = Date.now();
+          await touchFd(fd);
+        }
+        return { path, file, fd, identity, takenAt };
+      }
+      const holder = await inspect(path, timing.staleMs);
+      if (holder === undefined) continue;
+      if (holder.staleAt <= Date.now()) {
+        await reclaim(path, holder.identity, timing.staleMs);
         continue;
       }
-      try {
-        await writeText(ownerFd, owner);
-        return { path, token, takenAt, ownerFd, identity: await fdIdentity(ownerFd) };
-      } catch (error) {
-        await closeFd(ownerFd);
-        throw error;
+      if (!wait) {
+        await discard(file, fd);
+        return undefined;
       }
+      const waitedMs = Date.now() - takenAt;
+      if (waitedMs >= timing.waitMs) throw new DirLockTimeoutError(waitedMs);
+      // Full jitter, so waiters of one record do not retry in lockstep.
+      await sleep(Math.random() * pauseMs);
+      pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
     }
-    const owner = await inspect(path, timing.staleMs);
-    if (owner === undefined) continue;
-    if (owner.staleAt <= timing.now()) {
-      await reclaim(path, owner.identity, timing.staleMs);
-      continue;
-    }
-    if (!wait) return undefined;
-    const waitedMs = timing.now() - startedAt;
-    if (waitedMs >= timing.waitMs) throw new DirLockTimeoutError(waitedMs);
-    // Full jitter, so waiters of one record do not retry in lockstep.
-    await sleep(Math.random() * pauseMs);
-    pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
+  } catch (error) {
+    await discard(file, fd);
+    throw error;
   }
 }
 
 /**
  * Throws unless `lock` is still ours and young enough that no other process can have
- * judged it stale: half of `staleMs` is kept as a margin for clock skew between hosts
- * and for the time the commit itself takes.
+ * judged it stale: half of `staleMs` is kept as a margin for the time the commit itself
+ * takes and for the filesystem's coarser clock.
  */
-export async function assertHeld(lock: HeldLock, timing: DirLockTiming): Promise<void> {
-  if (timing.now() - lock.takenAt >= timing.staleMs / 2) throw new DirLockLostError();
+export async function assertHeld(lock: HeldLock, timing: LockTiming): Promise<void> {
+  if (Date.now() - lock.takenAt >= timing.staleMs / 2) throw new DirLockLostError();
   if (!(await stillOurs(lock))) throw new DirLockLostError();
 }
 
-/** Give the lock back, if it is still ours. */
-export async function releaseDirLock(lock: HeldLock): Promise<void> {
+/**
+ * Give the lock back, if it is still ours. `renamed`: the holder's file became the record,
+ * so only the lock's name goes; otherwise the file goes too.
+ */
+export async function releaseRecordLock(lock: HeldLock, renamed: boolean): Promise<void> {
   try {
-    if (!(await stillOurs(lock))) return;
-    await unlink(join(lock.path, OWNER));
-    await rmdir(lock.path);
+    if (await stillOurs(lock)) await unlinkIfPresent(lock.path);
+    if (!renamed) await unlinkIfPresent(lock.file);
   } finally {
-    await closeFd(lock.ownerFd);
+    await closeFd(lock.fd);
   }
 }
 
 async function stillOurs(lock: HeldLock): Promise<boolean> {
   try {
-    return (await pathIdentity(join(lock.path, OWNER))) === lock.identity;
+    return (await pathIdentity(lock.path)) === lock.identity;
   } catch (error) {
     if (codeOf(error) === 'ENOENT') return false;
     throw error;
   }
 }
 
-/** mkdir; true when we made it, false when it exists. Creates the shard folder on first use. */
-async function makeDir(path: string): Promise<boolean> {
+/** Create `file` for writing, creating the shard folder on first use. */
+async function createFile(file: string): Promise<number> {
   try {
-    await mkdir(path);
-    return true;
+    return await openFd(file, 'wx');
   } catch (error) {
-    const code = codeOf(error);
-    if (code === 'EEXIST') return false;
-    if (code !== 'ENOENT') throw error;
+    if (codeOf(error) !== 'ENOENT') throw error;
   }
-  await mkdir(dirname(path), { recursive: true });
-  return makeDir(path);
+  await mkdir(dirname(file), { recursive: true });
+  return openFd(file, 'wx');
 }
 
-/** Who holds the lock at `path` and when it goes stale; undefined when it is gone. */
-async function inspect(path: string, staleMs: number): Promise<Owner | undefined> {
+/** link; true when the name was free and is now ours, false when it exists. */
+async function linkName(file: string, path: string): Promise<boolean> {
   try {
-    const parsed = JSON.parse(await readFile(join(path, OWNER), 'utf8')) as { token?: unknown; staleAt?: unknown };
-    if (typeof parsed.token === 'string' && typeof parsed.staleAt === 'number') {
-      return { identity: parsed.token, staleAt: parsed.staleAt };
-    }
+    await link(file, path);
+    return true;
   } catch (error) {
-    if (codeOf(error) !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
+    if (codeOf(error) === 'EEXIST') return false;
+    throw error;
   }
-  // No owner yet (its holder is between mkdir and writing it, or died there): the
-  // directory's own age decides, and its inode identifies it (a rename keeps the inode).
+}
+
+async function discard(file: string, fd: number): Promise<void> {
   try {
-    const info = await stat(path);
-    return { identity: `inode:${info.ino}`, staleAt: info.mtimeMs + staleMs };
+    await unlinkIfPresent(file);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+/**
+ * Which file holds the lock at `path` (inode and mtime: a file made later in the freed
+ * inode has a later mtime) and when it goes stale; undefined when it is gone.
+ */
+async function inspect(path: string, staleMs: number): Promise<{ identity: string; staleAt: number } | undefined> {
+  try {
+    const age = await pathAge(path);
+    return { identity: age.identity, staleAt: age.mtimeMs + staleMs };
   } catch (error) {
     if (codeOf(error) === 'ENOENT') return undefined;
     throw error;
@@ -179,9 +193,9 @@ async function inspect(path: string, staleMs: number): Promise<Owner | undefined
 
 /**
  * Move the stale lock `identity` out of the way. If, between our look and our rename,
- * another reclaimer already replaced it with a fresh lock, we moved that fresh one: put
- * it back where it was; if the place was taken again meanwhile, drop it, and its holder
- * finds out at `assertHeld` before it commits anything.
+ * another reclaimer already replaced it with a fresh lock, we moved that fresh one: give
+ * it its name back with `link`, which, unlike `rename`, never replaces a lock taken again
+ * meanwhile; if one was, the moved one's holder finds out at `assertHeld`.
  */
 async function reclaim(path: string, identity: string, staleMs: number): Promise<void> {
   const grave = `${path}.stale-${randomBytes(6).toString('hex')}`;
@@ -192,15 +206,6 @@ async function reclaim(path: string, identity: string, staleMs: number): Promise
     throw error;
   }
   const moved = await inspect(grave, staleMs);
-  if (moved === undefined || moved.identity === identity) {
-    await rm(grave, { recursive: true, force: true });
-    return;
-  }
-  try {
-    await rename(grave, path);
-  } catch (error) {
-    const code = codeOf(error);
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-    await rm(grave, { recursive: true, force: true });
-  }
+  if (moved !== undefined && moved.identity !== identity) await linkName(grave, path);
+  await unlinkIfPresent(grave);
 }

@@ -1,18 +1,15 @@
-import { unlink } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { bucketOf, ExpirySweeper } from './_file-expiry.js';
-import { DirLockLostError, acquireDirLock, assertHeld, releaseDirLock, type DirLockTiming, type HeldLock } from './_file-lock.js';
+import { DirLockLostError, acquireRecordLock, assertHeld, releaseRecordLock, type HeldLock, type LockTiming } from './_file-lock.js';
 import {
   assertKey,
-  codeOf,
-  commitTempFile,
   createLayout,
-  encodeRecord,
+  fillRecordFile,
   readRecord,
-  removeTempFile,
   syncDirectory,
   touchFile,
-  writeTempFile,
+  unlinkIfPresent,
 } from './_file-layout.js';
 import { decideAcquire, decideRenew, decideWrite, publicRecord, type LeasedRecord } from './_lease-record.js';
 import type { SessionStore, StoreCapabilities } from './types.js';
@@ -41,16 +38,27 @@ export interface FileStoreOptions {
    */
   expiryBucketMs?: number;
   /**
-   * A per-record operation lock older than this is stale (its holder crashed mid-write)
-   * and is reclaimed, in ms. An operation commits only within the first half of it, so
-   * clocks of processes sharing the folder may disagree by up to half. @default 5000
+   * A per-record operation lock older than this (by its file's mtime) is stale: its holder
+   * crashed mid-write, and it is reclaimed, in ms. An operation commits only within the
+   * first half of it, so the filesystem's clock may disagree with the processes' by up to
+   * half. @default 5000
    */
   lockStaleMs?: number;
   /** How long one operation waits for another's per-record lock, in ms. @default 6000 */
   lockWaitMs?: number;
-  /** Clock in epoch ms, for tests. @default Date.now */
+  /** Clock in epoch ms of session expiry and leases, for tests (locks age by the wall clock, as file times do). @default Date.now */
   now?: () => number;
 }
+
+/** What one operation left to do after its commit. */
+interface Stored {
+  /** The lock holder's file became the record. */
+  readonly renamed: boolean;
+  /** The folder to fsync before the operation may be reported done, if any. */
+  readonly syncDir?: string | undefined;
+}
+
+const UNCHANGED: Stored = { renamed: false };
 
 /** True when `next` differs from `entry` in its lease fields only. */
 function leaseOnly(entry: LeasedRecord | undefined, next: LeasedRecord): boolean {
@@ -88,13 +96,9 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
   const layout = createLayout(options.dir);
   const fsync = options.fsync ?? true;
   const bucketMs = options.expiryBucketMs ?? 60_000;
-  const timing: DirLockTiming = {
-    staleMs: options.lockStaleMs ?? 5000,
-    waitMs: options.lockWaitMs ?? 6000,
-    now: options.now ?? Date.now,
-  };
-  const now = timing.now;
-  const sweeper = new ExpirySweeper({ layout, timing, bucketMs });
+  const lockTiming: LockTiming = { staleMs: options.lockStaleMs ?? 5000, waitMs: options.lockWaitMs ?? 6000 };
+  const now = options.now ?? Date.now;
+  const sweeper = new ExpirySweeper({ layout, lockTiming, now, bucketMs });
 
   /** Run `step` on the record of `key` under its lock; `step` answers the result and the next value. */
   async function locked<R>(
@@ -102,12 +106,12 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     step: (entry: LeasedRecord | undefined) => { result: R; next: LeasedRecord | null | undefined },
   ): Promise<R> {
     for (let attempt = 1; ; attempt += 1) {
-      const lock = (await acquireDirLock(layout.lockPath(key), timing, true)) as HeldLock;
-      let syncDir: string | undefined;
+      const lock = (await acquireRecordLock(layout.lockPath(key), layout.holderFile(key), lockTiming, true)) as HeldLock;
+      let stored: Stored = UNCHANGED;
       try {
         const entry = await readRecord(layout.recordPath(key));
         const { result, next } = step(entry);
-        syncDir = await store(key, entry, next, lock);
+        stored = await store(key, entry, next, lock);
         return result;
       } catch (error) {
         // Losing the lock is detected before the rename or unlink that would commit, so
@@ -117,54 +121,45 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
       } finally {
         // The rename or unlink is done, so the next operation on this record may start
         // while this one waits for its folder to reach the disk.
-        await Promise.all([releaseDirLock(lock), syncDir === undefined ? undefined : syncDirectory(syncDir)]);
+        await Promise.all([
+          releaseRecordLock(lock, stored.renamed),
+          stored.syncDir === undefined ? undefined : syncDirectory(stored.syncDir),
+        ]);
       }
     }
   }
 
-  /**
-   * Make `next` the record of `key` (null: remove it; undefined: leave it). Answers the
-   * folder to fsync before the operation may be reported done, if any.
-   */
+  /** Make `next` the record of `key` (null: remove it; undefined: leave it). */
   async function store(
     key: string,
     entry: LeasedRecord | undefined,
     next: LeasedRecord | null | undefined,
     lock: HeldLock,
-  ): Promise<string | undefined> {
-    if (next === undefined) return undefined;
+  ): Promise<Stored> {
+    if (next === undefined) return UNCHANGED;
     const path = layout.recordPath(key);
     if (next === null) {
-      await assertHeld(lock, timing);
-      try {
-        await unlink(path);
-      } catch (error) {
-        if (codeOf(error) !== 'ENOENT') throw error;
-      }
+      await assertHeld(lock, lockTiming);
+      await unlinkIfPresent(path);
       // The expiry marker stays; the sweep drops it when its bucket comes due.
-      return fsync ? dirname(path) : undefined;
+      return { renamed: false, syncDir: fsync ? dirname(path) : undefined };
     }
     const bucket = bucketOf(next.expiresAt, bucketMs);
     const marker = entry === undefined || bucketOf(entry.expiresAt, bucketMs) !== bucket;
     // The marker must be on disk before the record that it indexes (a crash may leave an
     // extra marker, never an unindexed record); the two writes can overlap until the rename.
     const [written, indexed] = await Promise.allSettled([
-      writeTempFile(path, lock.token, encodeRecord(next), fsync),
+      fillRecordFile(lock.fd, next, fsync),
       marker ? touchFile(layout.markerPath(bucket, key), fsync) : undefined,
     ]);
     if (written.status === 'rejected') throw written.reason;
-    try {
-      if (indexed.status === 'rejected') throw indexed.reason;
-      await assertHeld(lock, timing);
-    } catch (error) {
-      await removeTempFile(written.value);
-      throw error;
-    }
-    await commitTempFile(written.value, path);
+    if (indexed.status === 'rejected') throw indexed.reason;
+    await assertHeld(lock, lockTiming);
+    await rename(lock.file, path);
     // A change of the lease alone need not survive a power cut: that cut also ends every
     // process that held or waited for the lease (the store is single-host), and the record
-    // it left is whole, since the temporary file was flushed before the rename.
-    return fsync && !leaseOnly(entry, next) ? dirname(path) : undefined;
+    // it left is whole, since the file was flushed before the rename.
+    return { renamed: true, syncDir: fsync && !leaseOnly(entry, next) ? dirname(path) : undefined };
   }
 
   return {

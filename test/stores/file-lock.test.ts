@@ -2,7 +2,7 @@
 // reclaimed, live ones are waited for within a bound, and reclaiming never lets two
 // operations in at once.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,33 +24,40 @@ async function create(store: ReturnType<typeof createFileStore>, key: string): P
   assert.equal(result.status, 'ok');
 }
 
-/** A lock left by a holder that died mid-operation; `staleAt` on its own clock. */
-function leaveLock(lockPath: string, staleAt: number | undefined): void {
-  mkdirSync(lockPath, { recursive: true });
-  if (staleAt !== undefined) writeFileSync(join(lockPath, 'owner'), JSON.stringify({ token: 'dead-holder', staleAt, pid: 0 }));
+/** A lock left by a holder that died mid-operation, its file dated `mtime` (epoch ms). */
+function leaveLock(lockPath: string, mtime: number): void {
+  mkdirSync(dirname(lockPath), { recursive: true });
+  writeFileSync(lockPath, '{"data":"half-writ');
+  utimesSync(lockPath, new Date(mtime), new Date(mtime));
 }
 
+/** Lock names and holder files left in the record's folder. */
 function leftovers(lockPath: string): string[] {
-  return readdirSync(dirname(lockPath)).filter((name) => name.includes('.lock'));
+  return readdirSync(dirname(lockPath)).filter((name) => name.includes('.lock') || name.endsWith('.tmp'));
 }
 
 describe('file store: operation locks', () => {
   it('reclaims a stale lock and leaves nothing behind', async () => {
     const { store, key, lockPath } = setup();
     await create(store, key);
-    leaveLock(lockPath, Date.now() - 1);
+    leaveLock(lockPath, Date.now() - 60_000);
     const result = await store.write(key, { kind: 'exists' }, { kind: 'save', data: '{"n":1}', expiresAt: undefined });
     assert.equal(result.status, 'ok');
+    assert.equal((await store.read(key))?.data, '{"n":1}');
     assert.deepEqual(leftovers(lockPath), []);
   });
 
-  it('reclaims a lock whose holder died before writing its owner file, once it is old', async () => {
+  it('reclaims a lock whose holder died between its commit and its release, leaving the record whole', async () => {
     const { store, key, lockPath } = setup();
     await create(store, key);
-    leaveLock(lockPath, undefined);
+    // After the commit the lock's name is a second name of the new record: removing it
+    // must leave the record in place.
+    const recordPath = join(dirname(lockPath), `${key}.json`);
+    linkSync(recordPath, lockPath);
     const old = new Date(Date.now() - 60_000);
     utimesSync(lockPath, old, old);
     assert.equal((await store.write(key, { kind: 'exists' }, { kind: 'save', data: '{"n":1}', expiresAt: undefined })).status, 'ok');
+    assert.equal((await store.read(key))?.data, '{"n":1}');
     assert.deepEqual(leftovers(lockPath), []);
   });
 
@@ -69,14 +76,14 @@ describe('file store: operation locks', () => {
     const waiting = store.write(key, { kind: 'exists' }, { kind: 'save', data: '{"n":1}', expiresAt: undefined });
     await sleep(30);
     // The holder finishes and removes its lock.
-    rmSync(lockPath, { recursive: true });
+    rmSync(lockPath);
     assert.equal((await waiting).status, 'ok');
   });
 
   it('lets exactly one operation in at a time while many reclaim the same stale lock', async () => {
     const { store, key, lockPath } = setup(10_000);
     await create(store, key);
-    leaveLock(lockPath, Date.now() - 1);
+    leaveLock(lockPath, Date.now() - 60_000);
     // Each save is a read-modify-write that bumps the version by one: two operations
     // inside the lock at once would both bump from the same version and lose one.
     const writers = 20;
