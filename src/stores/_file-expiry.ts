@@ -126,7 +126,7 @@ export class ExpirySweeper {
       }
     }
     // Never queue behind a request: a locked record is in use, so it is not due anyway.
-    const lock = await acquireRecordLock(layout.lockPath(key), layout.holderFile(key), lockTiming, false);
+    const lock = await acquireRecordLock(layout.lockPath(key), layout.holderFile(key), lockTiming, { wait: false, syncWrites: false });
     if (lock === undefined) return 'kept';
     let outcome: Outcome = 'kept';
     try {
@@ -146,7 +146,7 @@ export class ExpirySweeper {
     } finally {
       // The marker goes only after its record (a crash between leaves an extra marker,
       // never an unindexed record), and needs no lock: unlocking and it can overlap.
-      await Promise.all([releaseRecordLock(lock, false), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
+      await Promise.all([releaseRecordLock(lock, false, lockTiming), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
     }
   }
 }

@@ -6,8 +6,8 @@
 import { close, fdatasync, fstat, fsync, futimes, open, read, stat, writeFile } from 'node:fs';
 import { promisify } from 'node:util';
 
-/** Open `path` with fs flags (`r`, `wx`, `a`); answers the descriptor. */
-export const openFd: (path: string, flags: string) => Promise<number> = promisify(open);
+/** Open `path` with fs flags (`r`, `wx`, `a`, or `fs.constants` bits); answers the descriptor. */
+export const openFd: (path: string, flags: string | number) => Promise<number> = promisify(open);
 /** Close a descriptor. */
 export const closeFd: (fd: number) => Promise<void> = promisify(close);
 /** Flush a file's data and metadata, or a folder's entries, to disk. */

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { closeFd, fdatasyncFd, fsyncFd, openFd, readText, writeText } from './_file-io.js';
+import type { HeldLock } from './_file-lock.js';
 import type { LeasedRecord } from './_lease-record.js';
 
 /** A session key: the SHA-256 hex of a session id. */
@@ -146,15 +147,15 @@ export async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Write `entry` into the new, empty file open at `fd` (a lock holder's file, which the
- * commit renames over the record), flushed to disk first when `durable`, so a power cut
- * after the rename cannot leave the new name on an empty or partly written file.
+ * Write `entry` into a lock holder's new, empty file (which the commit renames over the
+ * record), on disk before this returns when `durable`, so a power cut after the rename
+ * cannot leave the new name on an empty or partly written file.
  */
-export async function fillRecordFile(fd: number, entry: LeasedRecord, durable: boolean): Promise<void> {
-  await writeText(fd, encodeRecord(entry));
+export async function fillRecordFile(lock: Pick<HeldLock, 'fd' | 'syncedWrites'>, entry: LeasedRecord, durable: boolean): Promise<void> {
+  await writeText(lock.fd, encodeRecord(entry));
   // fdatasync: the data and what is needed to read it back (the size); a new file has
   // no older metadata worth a full fsync.
-  if (durable) await fdatasyncFd(fd);
+  if (durable && !lock.syncedWrites) await fdatasyncFd(lock.fd);
 }
 
 /** Remove the file at `path`; one that is already gone is fine. */

@@ -17,6 +17,7 @@
  * removed "the" stale lock and both take it.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { link, mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +45,8 @@ export interface HeldLock {
   readonly fd: number;
   /** Device and inode of the file (`fdIdentity`). */
   readonly identity: string;
+  /** Every write to `fd` reaches the disk before it returns (`O_DSYNC`). */
+  readonly syncedWrites: boolean;
   /** Wall-clock ms read just before the file's mtime was set, to refuse commits made too late. */
   readonly takenAt: number;
 }
@@ -66,19 +69,27 @@ export class DirLockLostError extends Error {
 
 const MAX_PAUSE_MS = 20;
 
+/** How to take one lock. */
+export interface LockRequest {
+  /** Wait for a busy lock; false answers undefined at once (the sweeper skips busy records rather than queue behind requests). */
+  readonly wait: boolean;
+  /** Open the holder's file with `O_DSYNC` where the platform has it, so a write and its flush are one call. */
+  readonly syncWrites: boolean;
+}
+
 /**
  * Take the lock at `path`, creating the holder's file at `file` (a unique name in the same
- * folder). With `wait` false, answers undefined at once when another operation holds it
- * (the sweeper skips busy records rather than queue behind requests).
+ * folder). Answers undefined when it is busy and `request.wait` is false.
  */
 export async function acquireRecordLock(
   path: string,
   file: string,
   timing: LockTiming,
-  wait: boolean,
+  request: LockRequest,
 ): Promise<HeldLock | undefined> {
   let takenAt = Date.now();
-  const fd = await createFile(file);
+  const syncedWrites = request.syncWrites && constants.O_DSYNC !== undefined;
+  const fd = await createFile(file, syncedWrites ? constants.O_DSYNC : 0);
   try {
     const identity = await fdIdentity(fd);
     let pauseMs = 1;
@@ -91,7 +102,7 @@ export async function acquireRecordLock(
           takenAt = Date.now();
           await touchFd(fd);
         }
-        return { path, file, fd, identity, takenAt };
+        return { path, file, fd, identity, syncedWrites, takenAt };
       }
       const holder = await inspect(path, timing.staleMs);
       if (holder === undefined) continue;
@@ -99,7 +110,7 @@ export async function acquireRecordLock(
         await reclaim(path, holder.identity, timing.staleMs);
         continue;
       }
-      if (!wait) {
+      if (!request.wait) {
         await discard(file, fd);
         return undefined;
       }
@@ -127,14 +138,17 @@ export async function assertHeld(lock: HeldLock, timing: LockTiming): Promise<vo
 
 /**
  * Give the lock back, if it is still ours. `renamed`: the holder's file became the record,
- * so only the lock's name goes; otherwise the file goes too.
+ * so only the lock's name goes, and the caller keeps the descriptor; otherwise the file
+ * goes too, and the descriptor is closed.
  */
-export async function releaseRecordLock(lock: HeldLock, renamed: boolean): Promise<void> {
+export async function releaseRecordLock(lock: HeldLock, renamed: boolean, timing: LockTiming): Promise<void> {
   try {
-    if (await stillOurs(lock)) await unlinkIfPresent(lock.path);
+    // Within the first half of `staleMs` no other process can have judged the lock stale
+    // (the margin `assertHeld` commits on), so only an older one needs the look.
+    if (Date.now() - lock.takenAt < timing.staleMs / 2 || (await stillOurs(lock))) await unlinkIfPresent(lock.path);
     if (!renamed) await unlinkIfPresent(lock.file);
   } finally {
-    await closeFd(lock.fd);
+    if (!renamed) await closeFd(lock.fd);
   }
 }
 
@@ -147,15 +161,16 @@ async function stillOurs(lock: HeldLock): Promise<boolean> {
   }
 }
 
-/** Create `file` for writing, creating the shard folder on first use. */
-async function createFile(file: string): Promise<number> {
+/** Create `file` for writing, with `extraFlags`, creating the shard folder on first use. */
+async function createFile(file: string, extraFlags: number): Promise<number> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | extraFlags;
   try {
-    return await openFd(file, 'wx');
+    return await openFd(file, flags);
   } catch (error) {
     if (codeOf(error) !== 'ENOENT') throw error;
   }
   await mkdir(dirname(file), { recursive: true });
-  return openFd(file, 'wx');
+  return openFd(file, flags);
 }
 
 /** link; true when the name was free and is now ours, false when it exists. */

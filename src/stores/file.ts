@@ -6,12 +6,12 @@ import {
   assertKey,
   createLayout,
   fillRecordFile,
-  readRecord,
   syncDirectory,
   touchFile,
   unlinkIfPresent,
 } from './_file-layout.js';
 import { decideAcquire, decideRenew, decideWrite, publicRecord, type LeasedRecord } from './_lease-record.js';
+import { WrittenRecords } from './_file-written-records.js';
 import type { SessionStore, StoreCapabilities } from './types.js';
 
 /** Tries of one operation whose lock was lost before it could commit. */
@@ -52,13 +52,13 @@ export interface FileStoreOptions {
 
 /** What one operation left to do after its commit. */
 interface Stored {
-  /** The lock holder's file became the record. */
-  readonly renamed: boolean;
+  /** The record that the lock holder's file became, if it did. */
+  readonly record?: LeasedRecord;
   /** The folder to fsync before the operation may be reported done, if any. */
   readonly syncDir?: string | undefined;
 }
 
-const UNCHANGED: Stored = { renamed: false };
+const UNCHANGED: Stored = {};
 
 /** True when `next` differs from `entry` in its lease fields only. */
 function leaseOnly(entry: LeasedRecord | undefined, next: LeasedRecord): boolean {
@@ -99,6 +99,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
   const lockTiming: LockTiming = { staleMs: options.lockStaleMs ?? 5000, waitMs: options.lockWaitMs ?? 6000 };
   const now = options.now ?? Date.now;
   const sweeper = new ExpirySweeper({ layout, lockTiming, now, bucketMs });
+  const ownRecords = new WrittenRecords();
 
   /** Run `step` on the record of `key` under its lock; `step` answers the result and the next value. */
   async function locked<R>(
@@ -106,12 +107,13 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     step: (entry: LeasedRecord | undefined) => { result: R; next: LeasedRecord | null | undefined },
   ): Promise<R> {
     for (let attempt = 1; ; attempt += 1) {
-      const lock = (await acquireRecordLock(layout.lockPath(key), layout.holderFile(key), lockTiming, true)) as HeldLock;
+      const lock = (await acquireRecordLock(layout.lockPath(key), layout.holderFile(key), lockTiming, { wait: true, syncWrites: fsync })) as HeldLock;
       let stored: Stored = UNCHANGED;
       try {
-        const entry = await readRecord(layout.recordPath(key));
+        const entry = await ownRecords.read(key, layout.recordPath(key));
         const { result, next } = step(entry);
         stored = await store(key, entry, next, lock);
+        if (stored.record !== undefined) await ownRecords.remember(key, lock.fd, lock.identity, stored.record);
         return result;
       } catch (error) {
         // Losing the lock is detected before the rename or unlink that would commit, so
@@ -122,7 +124,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
         // The rename or unlink is done, so the next operation on this record may start
         // while this one waits for its folder to reach the disk.
         await Promise.all([
-          releaseRecordLock(lock, stored.renamed),
+          releaseRecordLock(lock, stored.record !== undefined, lockTiming),
           stored.syncDir === undefined ? undefined : syncDirectory(stored.syncDir),
         ]);
       }
@@ -141,15 +143,16 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     if (next === null) {
       await assertHeld(lock, lockTiming);
       await unlinkIfPresent(path);
+      await ownRecords.forget(key);
       // The expiry marker stays; the sweep drops it when its bucket comes due.
-      return { renamed: false, syncDir: fsync ? dirname(path) : undefined };
+      return { syncDir: fsync ? dirname(path) : undefined };
     }
     const bucket = bucketOf(next.expiresAt, bucketMs);
     const marker = entry === undefined || bucketOf(entry.expiresAt, bucketMs) !== bucket;
     // The marker must be on disk before the record that it indexes (a crash may leave an
     // extra marker, never an unindexed record); the two writes can overlap until the rename.
     const [written, indexed] = await Promise.allSettled([
-      fillRecordFile(lock.fd, next, fsync),
+      fillRecordFile(lock, next, fsync),
       marker ? touchFile(layout.markerPath(bucket, key), fsync) : undefined,
     ]);
     if (written.status === 'rejected') throw written.reason;
@@ -159,7 +162,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     // A change of the lease alone need not survive a power cut: that cut also ends every
     // process that held or waited for the lease (the store is single-host), and the record
     // it left is whole, since the file was flushed before the rename.
-    return { renamed: true, syncDir: fsync && !leaseOnly(entry, next) ? dirname(path) : undefined };
+    return { record: next, syncDir: fsync && !leaseOnly(entry, next) ? dirname(path) : undefined };
   }
 
   return {
@@ -168,13 +171,13 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     async acquire(key, token, leaseMs) {
       assertKey(key);
       // A lock-free look first: a busy or missing session needs no lock and no write.
-      const seen = decideAcquire(await readRecord(layout.recordPath(key)), token, leaseMs, now());
+      const seen = decideAcquire(await ownRecords.read(key, layout.recordPath(key)), token, leaseMs, now());
       if (seen.result.status !== 'acquired') return seen.result;
       return locked(key, (entry) => decideAcquire(entry, token, leaseMs, now()));
     },
     async read(key) {
       assertKey(key);
-      const entry = await readRecord(layout.recordPath(key));
+      const entry = await ownRecords.read(key, layout.recordPath(key));
       return entry === undefined || entry.expiresAt <= now() ? null : publicRecord(entry);
     },
     async write(key, guard, op) {
@@ -189,7 +192,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
       return sweeper.batch(batch);
     },
     close() {
-      return Promise.resolve();
+      return ownRecords.close();
     },
   };
 }
