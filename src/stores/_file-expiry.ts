@@ -146,7 +146,7 @@ export class ExpirySweeper {
     } finally {
       // The marker goes only after its record (a crash between leaves an extra marker,
       // never an unindexed record), and needs no lock: unlocking and it can overlap.
-      await Promise.all([releaseRecordLock(lock, false, lockTiming), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
+      await Promise.all([releaseRecordLock(lock, false), outcome === 'kept' ? undefined : unlinkIfPresent(marker)]);
     }
   }
 }

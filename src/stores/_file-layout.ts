@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { closeFd, fdatasyncFd, fsyncFd, openFd, readText, writeText } from './_file-io.js';
+import { closeFd, fdatasyncFd, openFd, readText, writeText } from './_file-io.js';
+import type { FolderSyncs } from './_file-folder-syncs.js';
 import type { HeldLock } from './_file-lock.js';
 import type { LeasedRecord } from './_lease-record.js';
 
@@ -60,10 +61,13 @@ export function createLayout(root: string): FileLayout {
   const expiryRoot = join(root, 'expiry');
   const shard = (key: string): string => join(sessions, key.slice(0, 2), key.slice(2, 4));
   const bucketDir = (bucket: number): string => join(expiryRoot, String(bucket).padStart(BUCKET_DIGITS, '0'));
+  // Unique among every process sharing the folder: random per layout, then a count.
+  const holderPrefix = randomBytes(9).toString('base64url');
+  let holders = 0;
   return {
     recordPath: (key) => join(shard(key), `${key}.json`),
     lockPath: (key) => join(shard(key), `${key}.lock`),
-    holderFile: (key) => join(shard(key), `.${randomBytes(12).toString('base64url')}.tmp`),
+    holderFile: (key) => join(shard(key), `.${holderPrefix}${(holders++).toString(36)}.tmp`),
     expiryRoot,
     bucketDir,
     markerPath: (bucket, key) => join(bucketDir(bucket), key),
@@ -134,18 +138,6 @@ function decodeRecord(text: string): LeasedRecord {
   return { data, createdAt, expiresAt, version, leaseToken, leaseUntil };
 }
 
-/** Make a folder's entries (a rename, a new or removed file) durable. */
-export async function syncDirectory(dir: string): Promise<void> {
-  // Windows cannot open a folder for fsync; its renames are journaled by NTFS.
-  if (process.platform === 'win32') return;
-  const fd = await openFd(dir, 'r');
-  try {
-    await fsyncFd(fd);
-  } finally {
-    await closeFd(fd);
-  }
-}
-
 /**
  * Write `entry` into a lock holder's new, empty file (which the commit renames over the
  * record), on disk before this returns when `durable`, so a power cut after the rename
@@ -167,8 +159,11 @@ export async function unlinkIfPresent(path: string): Promise<void> {
   }
 }
 
-/** Create an empty file, creating its folder when missing; an existing one is fine. */
-export async function touchFile(path: string, durable: boolean): Promise<void> {
+/**
+ * Create an empty file, creating its folder when missing; an existing one is fine. With
+ * `folders`, its folder is flushed too.
+ */
+export async function touchFile(path: string, folders: FolderSyncs | undefined): Promise<void> {
   try {
     await closeFd(await openFd(path, 'a'));
   } catch (error) {
@@ -176,5 +171,5 @@ export async function touchFile(path: string, durable: boolean): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     await closeFd(await openFd(path, 'a'));
   }
-  if (durable) await syncDirectory(dirname(path));
+  await folders?.sync(dirname(path));
 }

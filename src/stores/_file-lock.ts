@@ -141,11 +141,11 @@ export async function assertHeld(lock: HeldLock, timing: LockTiming): Promise<vo
  * so only the lock's name goes, and the caller keeps the descriptor; otherwise the file
  * goes too, and the descriptor is closed.
  */
-export async function releaseRecordLock(lock: HeldLock, renamed: boolean, timing: LockTiming): Promise<void> {
+export async function releaseRecordLock(lock: HeldLock, renamed: boolean): Promise<void> {
   try {
-    // Within the first half of `staleMs` no other process can have judged the lock stale
-    // (the margin `assertHeld` commits on), so only an older one needs the look.
-    if (Date.now() - lock.takenAt < timing.staleMs / 2 || (await stillOurs(lock))) await unlinkIfPresent(lock.path);
+    // Even a young lock may have been moved away by two reclaimers racing (see `reclaim`),
+    // and its name taken by another holder since: look before removing it.
+    if (await stillOurs(lock)) await unlinkIfPresent(lock.path);
     if (!renamed) await unlinkIfPresent(lock.file);
   } finally {
     if (!renamed) await closeFd(lock.fd);

@@ -43,6 +43,11 @@ export class WrittenRecords {
     return identity === undefined ? undefined : readRecord(path);
   }
 
+  /** The record of `key` as this process wrote it last, unchecked: it may have changed since. */
+  peek(key: string): LeasedRecord | undefined {
+    return this.#written.get(key)?.entry;
+  }
+
   /**
    * Remember that `key`'s record is now `entry`, in the file open at `fd` (`identity` as
    * `fdIdentity` gave it). Takes over the descriptor.

@@ -6,11 +6,11 @@ import {
   assertKey,
   createLayout,
   fillRecordFile,
-  syncDirectory,
   touchFile,
   unlinkIfPresent,
 } from './_file-layout.js';
 import { decideAcquire, decideRenew, decideWrite, publicRecord, type LeasedRecord } from './_lease-record.js';
+import { FolderSyncs } from './_file-folder-syncs.js';
 import { WrittenRecords } from './_file-written-records.js';
 import type { SessionStore, StoreCapabilities } from './types.js';
 
@@ -100,6 +100,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
   const now = options.now ?? Date.now;
   const sweeper = new ExpirySweeper({ layout, lockTiming, now, bucketMs });
   const ownRecords = new WrittenRecords();
+  const folders = fsync ? new FolderSyncs() : undefined;
 
   /** Run `step` on the record of `key` under its lock; `step` answers the result and the next value. */
   async function locked<R>(
@@ -124,8 +125,8 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
         // The rename or unlink is done, so the next operation on this record may start
         // while this one waits for its folder to reach the disk.
         await Promise.all([
-          releaseRecordLock(lock, stored.record !== undefined, lockTiming),
-          stored.syncDir === undefined ? undefined : syncDirectory(stored.syncDir),
+          releaseRecordLock(lock, stored.record !== undefined),
+          stored.syncDir === undefined ? undefined : folders?.sync(stored.syncDir),
         ]);
       }
     }
@@ -153,7 +154,7 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     // extra marker, never an unindexed record); the two writes can overlap until the rename.
     const [written, indexed] = await Promise.allSettled([
       fillRecordFile(lock, next, fsync),
-      marker ? touchFile(layout.markerPath(bucket, key), fsync) : undefined,
+      marker ? touchFile(layout.markerPath(bucket, key), folders) : undefined,
     ]);
     if (written.status === 'rejected') throw written.reason;
     if (indexed.status === 'rejected') throw indexed.reason;
@@ -170,9 +171,14 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     capabilities,
     async acquire(key, token, leaseMs) {
       assertKey(key);
-      // A lock-free look first: a busy or missing session needs no lock and no write.
-      const seen = decideAcquire(await ownRecords.read(key, layout.recordPath(key)), token, leaseMs, now());
-      if (seen.result.status !== 'acquired') return seen.result;
+      // A lock-free look first: a busy or missing session needs no lock and no write. The
+      // record this process wrote last, unchecked, may stand in for it when it shows the
+      // session free: the read under the lock decides anyway.
+      const remembered = ownRecords.peek(key);
+      if (remembered === undefined || decideAcquire(remembered, token, leaseMs, now()).result.status !== 'acquired') {
+        const seen = decideAcquire(await ownRecords.read(key, layout.recordPath(key)), token, leaseMs, now());
+        if (seen.result.status !== 'acquired') return seen.result;
+      }
       return locked(key, (entry) => decideAcquire(entry, token, leaseMs, now()));
     },
     async read(key) {
@@ -191,8 +197,8 @@ export function createFileStore(options: FileStoreOptions): SessionStore {
     sweep(batch) {
       return sweeper.batch(batch);
     },
-    close() {
-      return ownRecords.close();
+    async close() {
+      await Promise.all([ownRecords.close(), folders?.close()]);
     },
   };
 }
