@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { closeFd, fdatasyncFd, openFd, readText, writeText } from './_file-io.js';
 import type { FolderSyncs } from './_file-folder-syncs.js';
 import type { HeldLock } from './_file-lock.js';
@@ -59,15 +59,17 @@ const BUCKET_DIGITS = 13;
 export function createLayout(root: string): FileLayout {
   const sessions = join(root, 'sessions');
   const expiryRoot = join(root, 'expiry');
-  const shard = (key: string): string => join(sessions, key.slice(0, 2), key.slice(2, 4));
+  // Plain concatenation: the roots are normalized once, and a checked key holds no
+  // separator or dot segment, so join's normalizing on every call would change nothing.
+  const shard = (key: string): string => `${sessions}${sep}${key.slice(0, 2)}${sep}${key.slice(2, 4)}`;
   const bucketDir = (bucket: number): string => join(expiryRoot, String(bucket).padStart(BUCKET_DIGITS, '0'));
   // Unique among every process sharing the folder: random per layout, then a count.
   const holderPrefix = randomBytes(9).toString('base64url');
   let holders = 0;
   return {
-    recordPath: (key) => join(shard(key), `${key}.json`),
-    lockPath: (key) => join(shard(key), `${key}.lock`),
-    holderFile: (key) => join(shard(key), `.${holderPrefix}${(holders++).toString(36)}.tmp`),
+    recordPath: (key) => `${shard(key)}${sep}${key}.json`,
+    lockPath: (key) => `${shard(key)}${sep}${key}.lock`,
+    holderFile: (key) => `${shard(key)}${sep}.${holderPrefix}${(holders++).toString(36)}.tmp`,
     expiryRoot,
     bucketDir,
     markerPath: (bucket, key) => join(bucketDir(bucket), key),
