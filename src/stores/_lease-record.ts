@@ -1,7 +1,7 @@
 /**
  * The lease state machine, in plain TypeScript, for stores that keep a whole record as
  * one value and swap it atomically by their own means: memory (synchronously), file
- * (under the session's lock directory), memcached (by compare-and-swap). SQL and Lua
+ * (under the record's operation lock), memcached (by compare-and-swap). SQL and Lua
  * stores implement the same rules natively; the conformance suite holds them all to it.
  */
 import type { AcquireResult, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';

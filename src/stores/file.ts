@@ -73,7 +73,7 @@ function leaseOnly(entry: LeasedRecord | undefined, next: LeasedRecord): boolean
 
 const capabilities: StoreCapabilities = {
   crossProcess: true,
-  // O_EXCL create and rename are atomic on NFSv3, but a client's attribute and lookup caches can
+  // link and rename are atomic on NFS, but a client's attribute and lookup caches can
   // serve a record older than the lock protects; see docs/stores/file.md.
   crossHost: false,
   nativeExpiry: false,
@@ -83,7 +83,7 @@ const capabilities: StoreCapabilities = {
 /**
  * A store of one JSON file per session in sharded folders, for single-host apps that
  * want sessions to survive restarts without a database. Every change of a record is a
- * read-modify-write under that record's own lock file (`O_EXCL`), held for milliseconds, and
+ * read-modify-write under that record's own lock (a name made with `link`), held for milliseconds, and
  * lands by an atomic rename; the session lease lives in the record. Sweeping visits only
  * expired records, through an index of expiry-bucket folders.
  *
