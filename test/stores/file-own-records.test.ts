@@ -34,13 +34,19 @@ function openUnder(dir: string): number {
   }).length;
 }
 
+/** Two stores on one folder, as two processes would be, and a record `ours` created. */
+async function twoStoresOnOneRecord(): Promise<{ ours: SessionStore; theirs: SessionStore; key: string }> {
+  const dir = freshDir();
+  const ours = createFileStore({ dir, fsync: false });
+  const theirs = createFileStore({ dir, fsync: false });
+  const key = storeKeyOf(createSessionId());
+  await create(ours, key, '{"n":1}');
+  return { ours, theirs, key };
+}
+
 describe('file store: records it wrote last', () => {
   it('reads a record another store changed from disk, not from memory', async () => {
-    const dir = freshDir();
-    const ours = createFileStore({ dir, fsync: false });
-    const theirs = createFileStore({ dir, fsync: false });
-    const key = storeKeyOf(createSessionId());
-    await create(ours, key, '{"n":1}');
+    const { ours, theirs, key } = await twoStoresOnOneRecord();
     assert.equal((await ours.read(key))?.data, '{"n":1}');
     assert.equal((await theirs.write(key, { kind: 'exists' }, { kind: 'save', data: '{"n":2}', expiresAt: undefined })).status, 'ok');
     assert.deepEqual(await ours.read(key), await theirs.read(key));
@@ -51,11 +57,7 @@ describe('file store: records it wrote last', () => {
   });
 
   it('finds a record that another store removed missing', async () => {
-    const dir = freshDir();
-    const ours = createFileStore({ dir, fsync: false });
-    const theirs = createFileStore({ dir, fsync: false });
-    const key = storeKeyOf(createSessionId());
-    await create(ours, key, '{"n":1}');
+    const { ours, theirs, key } = await twoStoresOnOneRecord();
     assert.equal((await theirs.write(key, { kind: 'exists' }, { kind: 'delete' })).status, 'ok');
     assert.equal(await ours.read(key), null);
     assert.equal((await ours.acquire(key, 'token', 1000)).status, 'missing');
