@@ -2,18 +2,27 @@ import pg from 'pg';
 import { ConfigError } from '../errors.js';
 import { native } from './_native/postgres.js';
 import { onceUntilSuccess } from './_once.js';
+import { PipelinedConnections } from './_pg-pipeline.js';
 import { ReleaseListener } from './_pg-listener.js';
 import { explainBusy, explainRefusal, type LeaseState } from './_lease-record.js';
 import type { AcquireResult, SessionStore, StoreCapabilities, StoredRecord, WriteGuard, WriteOp, WriteResult } from './types.js';
 
 /** Options of the PostgreSQL store. Give `url` or `pool`. */
 export interface PostgresStoreOptions {
-  /** A `postgres://` or `postgresql://` connection URL; the store opens (and closes) its own pool. */
+  /** A `postgres://` or `postgresql://` connection URL; the store opens (and closes) its own connections. */
   url?: string;
-  /** A node-postgres pool to use instead of `url`. The store never closes it. */
+  /**
+   * A node-postgres pool to use instead of `url`, one statement per pooled connection at
+   * a time. The store never closes it.
+   */
   pool?: pg.Pool;
-  /** Connections of the pool the store opens from `url`. @default 10 */
-  poolSize?: number;
+  /**
+   * With `url`: how many pipelined connections carry the requests' statements. Each
+   * carries any number of statements at once, so a few serve a busy process; more let
+   * the database work on more of them in parallel. Sweeps and schema set-up use one
+   * connection more, opened when first needed. @default 2
+   */
+  connections?: number;
   /**
    * Create or migrate the tables at first use, under a transaction-scoped advisory lock
    * so processes starting together do it once. Turn off when the schema is applied
@@ -26,7 +35,7 @@ export interface PostgresStoreOptions {
    * busy session. Without it waiters poll. @default true
    */
   notifications?: boolean;
-  /** Settings of the listening connection. @default the pool's settings */
+  /** Settings of the listening connection. @default those of `url`, or of `pool` */
   listenerConfig?: pg.ClientConfig;
 }
 
@@ -116,27 +125,56 @@ function writeCall(key: string, guard: WriteGuard, op: WriteOp): [Statement, unk
   }
 }
 
-function poolFrom(options: PostgresStoreOptions): pg.Pool {
-  if (options.pool !== undefined) return options.pool;
+/** Runs one statement; a pg.Pool and the pipelined connections both do. */
+interface StatementRunner {
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
+/** Where the store's statements go, and what it must close. */
+interface Connections {
+  /** The statements of requests. */
+  readonly requests: StatementRunner;
+  /** Schema set-up (a transaction) and sweeps (batches that must not hold up requests). */
+  readonly maintenance: pg.Pool;
+  /** Settings for the listening connection. */
+  readonly clientConfig: pg.ClientConfig;
+  close(): Promise<void>;
+}
+
+function connectionsFrom(options: PostgresStoreOptions): Connections {
+  const { pool } = options;
+  if (pool !== undefined) {
+    return { requests: pool, maintenance: pool, clientConfig: pool.options as pg.ClientConfig, close: async () => undefined };
+  }
   const url = options.url;
   if (url === undefined || !/^postgres(?:ql)?:\/\//i.test(url)) {
     throw new ConfigError('the postgres store needs a postgres:// URL or a pg.Pool');
   }
-  // A bounded connect, so a database that does not answer fails requests instead of
-  // queueing them without end.
-  // Generic plans: every statement finds its row by primary key whatever the parameters,
-  // and re-planning the CTEs on each call (PostgreSQL's default for the first executions
-  // and whenever it judges custom plans cheaper) costs more than running them.
-  const pool = new pg.Pool({
+  const count = options.connections ?? 2;
+  if (!Number.isInteger(count) || count < 1) throw new ConfigError('connections must be a whole number of at least 1');
+  const clientConfig: pg.ClientConfig = {
     connectionString: url,
-    max: options.poolSize ?? 10,
+    // A bounded connect, so a database that does not answer fails requests instead of
+    // queueing them without end.
     connectionTimeoutMillis: 5_000,
+    // Generic plans: every statement finds its row by primary key whatever the parameters,
+    // and re-planning the CTEs on each call (PostgreSQL's default for the first executions
+    // and whenever it judges custom plans cheaper) costs more than running them.
     options: '-c plan_cache_mode=force_generic_plan',
-  });
+  };
+  const requests = new PipelinedConnections(clientConfig, count);
+  const maintenance = new pg.Pool({ ...clientConfig, max: 1 });
   // An idle pooled connection that dies (server restart) emits here; the pool drops it
   // and the next query opens a fresh one, whose failure reaches the caller.
-  pool.on('error', () => undefined);
-  return pool;
+  maintenance.on('error', () => undefined);
+  return {
+    requests,
+    maintenance,
+    clientConfig,
+    close: async () => {
+      await Promise.all([requests.end(), maintenance.end()]);
+    },
+  };
 }
 
 /**
@@ -154,12 +192,10 @@ function poolFrom(options: PostgresStoreOptions): pg.Pool {
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions): SessionStore {
-  const pool = poolFrom(options);
-  const ownsPool = options.pool === undefined;
+  const connections = connectionsFrom(options);
+  const { requests, maintenance } = connections;
   const listener =
-    options.notifications === false
-      ? undefined
-      : new ReleaseListener(options.listenerConfig ?? (pool.options as pg.ClientConfig));
+    options.notifications === false ? undefined : new ReleaseListener(options.listenerConfig ?? connections.clientConfig);
   const capabilities: StoreCapabilities = {
     crossProcess: true,
     crossHost: true,
@@ -169,7 +205,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
 
 
   async function migrate(): Promise<void> {
-    const client = await pool.connect();
+    const client = await maintenance.connect();
     try {
       await client.query('BEGIN');
       await client.query(native.lockSchema);
@@ -198,8 +234,8 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
 
   async function run<R extends object>(statement: Statement, values: unknown[]): Promise<R[]> {
     await schemaReady();
-    // Named, so each pooled connection parses and plans the statement once.
-    const result = await pool.query<R>({ name: `sessionlock_${statement}`, text: native[statement], values });
+    // Named, so each connection parses and plans the statement once.
+    const result = await requests.query<R>({ name: `sessionlock_${statement}`, text: native[statement], values });
     return result.rows;
   }
 
@@ -245,7 +281,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
     },
     async sweep({ graceMs, limit }) {
       await schemaReady();
-      const result = await pool.query({ name: 'sessionlock_sweep', text: native.sweep, values: [graceMs, limit] });
+      const result = await maintenance.query({ name: 'sessionlock_sweep', text: native.sweep, values: [graceMs, limit] });
       const deleted = result.rowCount ?? 0;
       return { deleted, more: deleted >= limit };
     },
@@ -260,7 +296,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SessionStore
         }),
     async close() {
       await listener?.close();
-      if (ownsPool) await pool.end();
+      await connections.close();
     },
   };
 }

@@ -12,7 +12,7 @@ import { requireServiceUrl } from '../services/require.js';
 
 const url = requireServiceUrl('postgres');
 const admin = new pg.Pool({ connectionString: url, max: 3 });
-const store = createPostgresStore({ url, poolSize: 2 });
+const store = createPostgresStore({ url, connections: 2 });
 after(async () => {
   await store.close();
   await admin.end();

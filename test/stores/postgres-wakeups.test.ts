@@ -56,9 +56,9 @@ describe('postgres release notifications', () => {
   /** A process that does not listen: its busy attempts never take a place in line. */
   let prober: SessionStore;
   before(() => {
-    holder = createPostgresStore({ url, poolSize: 2 });
-    waiter = createPostgresStore({ url, poolSize: 2 });
-    prober = createPostgresStore({ url, poolSize: 1, notifications: false });
+    holder = createPostgresStore({ url, connections: 2 });
+    waiter = createPostgresStore({ url, connections: 2 });
+    prober = createPostgresStore({ url, connections: 1, notifications: false });
   });
   after(async () => {
     await holder.close();

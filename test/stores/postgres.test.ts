@@ -9,7 +9,7 @@ const url = requireServiceUrl('postgres');
 
 runStoreSuite({
   name: 'postgres',
-  createStore: () => createPostgresStore({ url, poolSize: 4 }),
+  createStore: () => createPostgresStore({ url, connections: 4 }),
   crossProcess: {
     module: new URL('../fixtures/store-from-env.ts', import.meta.url).href,
     env: { SESSIONLOCK_TEST_STORE_URL: url },

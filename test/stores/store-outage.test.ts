@@ -30,7 +30,7 @@ interface OutageCase {
 const cases: OutageCase[] = [
   { name: 'redis', start: () => startRedis({ name: 'redis-outage' }), open: (url) => createRedisStore({ url, commandTimeoutMs: 500 }), keepsData: false },
   { name: 'memcached', start: () => startMemcached(), open: (url) => createMemcachedStore({ url, timeoutMs: 500 }), keepsData: false },
-  { name: 'postgres', start: () => startPostgres(), open: (url) => createPostgresStore({ url, poolSize: 2 }), keepsData: true },
+  { name: 'postgres', start: () => startPostgres(), open: (url) => createPostgresStore({ url, connections: 2 }), keepsData: true },
   { name: 'mysql', start: () => startMariadb(), open: (url) => createMysqlStore({ url, poolSize: 2 }), keepsData: true },
 ];
 
