@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { createSessionId, storeKeyOf } from '../../src/core/ids.js';
+import { ConfigError } from '../../src/errors.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { SessionStore } from '../../src/stores/types.js';
 import { requireServiceUrl } from '../services/require.js';
@@ -76,6 +77,12 @@ describe('postgres pipelined connections', () => {
       assert.ok((rows[0]?.backends ?? 0) <= 3, `${rows[0]?.backends} server processes`);
     } finally {
       await store.close();
+    }
+  });
+
+  it('refuses a number of connections that is not a whole number of at least 1', () => {
+    for (const connections of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(() => createPostgresStore({ url, connections }), ConfigError);
     }
   });
 
