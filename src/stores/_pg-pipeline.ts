@@ -8,8 +8,9 @@
  * concurrent requests cost fifty socket writes and reads on each side, and as many
  * wake-ups of as many server processes. Pipelined, the statements that are ready in the
  * same tick go out in one write and are answered in one read, and the server works
- * through them in one process: in a 50-connection load, server CPU per acquire-and-save
- * fell by a third and the client's by two fifths (docs/stores/postgres.md, Costs).
+ * through them in one process. With 50 overlapping acquire-and-save pairs, PostgreSQL's
+ * CPU per pair fell from about 145 µs to 91 and this process's from about 80 to 45
+ * (docs/stores/postgres.md, "Connections: pipelined, not pooled").
  */
 import pg from 'pg';
 
