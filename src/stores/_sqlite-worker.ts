@@ -110,12 +110,15 @@ const RESTART_AFTER_SWEEP_MS = 1000;
  * While a sweep runs, the log starts over only from this many times the restart length.
  * A sweep's deletions fill it fast (about 100 MB/s here: the expired rows are spread over
  * every page, and each batch's commit logs every page it touched), so at the usual length
- * it would restart every few hundred ms, each restart holding requests for its fsync
- * (11-17 ms under a sweep). Never restarting during a sweep was worse: one sweep of
- * 900,000 rows grew the log of a 200 MB database to 5.8 GB, whose write-back then stalled
- * every process on the machine (an idle one up to 48 ms).
+ * it restarts every few hundred ms, each restart holding requests for 2-5 ms. Never
+ * restarting during a sweep was worse: one sweep of 900,000 rows grew the log of a 200 MB
+ * database to 5.8 GB, whose write-back then stalled every process on the machine (an idle
+ * one up to 48 ms). At 16 times (up to 680 MB) the p99 of requests during a sweep was
+ * 0.9-3.3x the p99 before it over 12 runs of bench/sweep.ts, 2.4x in most; at 4 times
+ * (up to 190 MB) 0.93-1.38x over 3 runs, and an idle process beside it stalled 6-9 ms
+ * instead of 8-47 ms; at 1 time (up to 80 MB) 0.97-1.36x.
  */
-const SWEEP_RESTART_FACTOR = 16;
+const SWEEP_RESTART_FACTOR = 4;
 /**
  * A log file longer than this many times the restart length is cut back to nothing
  * (`TRUNCATE`) rather than started over (`RESTART`): SQLite reuses the file from its
