@@ -9,6 +9,7 @@ import { createSessionId, storeKeyOf } from '../../src/core/ids.js';
 import { ConfigError } from '../../src/errors.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { SessionStore } from '../../src/stores/types.js';
+import { newRecord } from '../fixtures/new-record.js';
 import { requireServiceUrl } from '../services/require.js';
 
 const url = requireServiceUrl('postgres');
@@ -22,14 +23,6 @@ function namedUrl(name: string): string {
   const named = new URL(url);
   named.searchParams.set('application_name', name);
   return named.toString();
-}
-
-async function newSession(store: SessionStore): Promise<string> {
-  const key = storeKeyOf(createSessionId());
-  const now = Date.now();
-  const created = await store.write(key, { kind: 'create' }, { kind: 'save', data: '{"hits":0}', expiresAt: now + 60_000, createdAt: now });
-  assert.equal(created.status, 'ok');
-  return key;
 }
 
 /** Acquire (trying again while busy, at most 1,000 times), save one more hit and release, as a request does. */
@@ -65,7 +58,7 @@ describe('postgres pipelined connections', () => {
     const name = `pipeline-${process.pid}`;
     const store = createPostgresStore({ url: namedUrl(name), connections: 2, notifications: false });
     try {
-      const keys = await Promise.all(Array.from({ length: 20 }, () => newSession(store)));
+      const keys = await Promise.all(Array.from({ length: 20 }, () => newRecord(store, '{"hits":0}')));
       // 200 requests in flight at once, 10 on each session, each waiting its turn by lease.
       await Promise.all(Array.from({ length: 200 }, (_, i) => hit(store, keys[i % keys.length] as string, `r${i}`)));
       for (const key of keys) assert.deepEqual(JSON.parse((await store.read(key))?.data ?? 'null'), { hits: 10 });
@@ -89,7 +82,7 @@ describe('postgres pipelined connections', () => {
   it('fails a statement the server rejects, and only that one', async () => {
     const store = createPostgresStore({ url, connections: 1, notifications: false });
     try {
-      const keys = await Promise.all(Array.from({ length: 10 }, () => newSession(store)));
+      const keys = await Promise.all(Array.from({ length: 10 }, () => newRecord(store, '{"hits":0}')));
       const now = Date.now();
       // PostgreSQL text cannot hold a NUL character: the server refuses this write.
       const rejected = store.write(storeKeyOf(createSessionId()), { kind: 'create' }, { kind: 'save', data: 'a\u0000b', expiresAt: now + 60_000, createdAt: now });
@@ -106,8 +99,8 @@ describe('postgres pipelined connections', () => {
     const store = createPostgresStore({ url, connections: 2, notifications: false });
     const outside = await admin.connect();
     try {
-      const locked = await newSession(store);
-      const free = await Promise.all(Array.from({ length: 5 }, () => newSession(store)));
+      const locked = await newRecord(store, '{"hits":0}');
+      const free = await Promise.all(Array.from({ length: 5 }, () => newRecord(store, '{"hits":0}')));
       await outside.query('BEGIN');
       await outside.query('SELECT 1 FROM sessionlock_sessions WHERE id = $1 FOR UPDATE', [locked]);
       const stuck = store.acquire(locked, 'stuck', 10_000);

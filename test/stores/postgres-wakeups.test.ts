@@ -6,12 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { createLeaseToken, createSessionId, storeKeyOf } from '../../src/core/ids.js';
+import { createLeaseToken } from '../../src/core/ids.js';
 import { isSessionError } from '../../src/errors.js';
 import { createSessionManager } from '../../src/index.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { AcquireResult, SessionStore } from '../../src/stores/types.js';
 import { newCookie } from '../fixtures/new-cookie.js';
+import { newRecord } from '../fixtures/new-record.js';
 import { requireServiceUrl } from '../services/require.js';
 
 const url = requireServiceUrl('postgres');
@@ -40,14 +41,6 @@ async function listen(): Promise<{ payloads: string[]; next: (prefix: string) =>
         : new Promise<void>((resolve) => waiting.push({ prefix, resolve })),
     close: () => client.end(),
   };
-}
-
-async function newRecord(store: SessionStore): Promise<string> {
-  const key = storeKeyOf(createSessionId());
-  const now = Date.now();
-  const created = await store.write(key, { kind: 'create' }, { kind: 'save', data: '{}', expiresAt: now + 60_000, createdAt: now });
-  assert.equal(created.status, 'ok');
-  return key;
 }
 
 describe('postgres release notifications', () => {

@@ -13,6 +13,7 @@ import { createMysqlStore } from '../../src/stores/mysql.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import { createRedisStore } from '../../src/stores/redis.js';
 import type { SessionStore } from '../../src/stores/types.js';
+import { newRecord } from '../fixtures/new-record.js';
 import type { RestartableHandle } from '../services/_process.js';
 import { startMariadb } from '../services/mariadb.js';
 import { startMemcached } from '../services/memcached.js';
@@ -33,14 +34,6 @@ const cases: OutageCase[] = [
   { name: 'postgres', start: () => startPostgres(), open: (url) => createPostgresStore({ url, connections: 2 }), keepsData: true },
   { name: 'mysql', start: () => startMariadb(), open: (url) => createMysqlStore({ url, poolSize: 2 }), keepsData: true },
 ];
-
-async function create(store: SessionStore): Promise<string> {
-  const key = storeKeyOf(createSessionId());
-  const now = Date.now();
-  const result = await store.write(key, { kind: 'create' }, { kind: 'save', data: '{"n":1}', expiresAt: now + 60_000, createdAt: now });
-  assert.equal(result.status, 'ok');
-  return key;
-}
 
 /** Retries `step` every 100 ms, at most 100 times, until it succeeds. */
 async function eventually<T>(step: () => Promise<T>): Promise<T> {
@@ -66,7 +59,7 @@ for (const { name, start, open, keepsData } of cases) {
         const opened = await manager.open(undefined);
         opened.data.n = 1;
         const cookie = ((await manager.commit(opened)) as string).split(';')[0] as string;
-        const held = await create(store);
+        const held = await newRecord(store, '{"n":1}');
         const lease = await store.acquire(held, createLeaseToken(), 30_000);
         assert.equal(lease.status, 'acquired');
         // A busy session: with notifications this opens the listening connection too.
@@ -88,7 +81,7 @@ for (const { name, start, open, keepsData } of cases) {
         }
 
         await server.resume();
-        await eventually(() => create(store));
+        await eventually(() => newRecord(store, '{"n":1}'));
         const session = await eventually(() => manager.open(cookie));
         // An emptied server means a new session, never an error or a half-read record.
         assert.equal(session.isNew, !keepsData);
