@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { ServerResponse, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -485,6 +485,78 @@ describe('sessionlock/express: the req.session API', () => {
       const response = await get(served, '/stream');
       assert.equal(await response.text(), 'ABC');
       assert.ok(cookieOf(response) !== undefined, 'the session was saved and its cookie sent');
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('sessionlock/express: where the response is held', () => {
+  // Under Express the stand-ins that hold a response until its session is saved live on
+  // Express's shared response prototype; these pin down the cases that must still reach them.
+  const overlapping = async (app: ScenarioApp, path: string): Promise<string> => {
+    const cookie = cookieOf(await get(app, path));
+    assert.ok(cookie !== undefined, 'the new session was saved and its cookie sent with the held headers');
+    await Promise.all(Array.from({ length: 20 }, () => body(app, path, cookie)));
+    return body(app, path, cookie);
+  };
+
+  it('holds a response that a mounted sub-app sends, with its own app.response', async () => {
+    const sub = express();
+    sub.get('/views', async (req, res) => {
+      const s = (req as SessionReq).session;
+      const views = Number(s.views ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      s.views = views;
+      res.send(String(views));
+    });
+    const app = await serve(ours({}), (routes) => routes.use('/sub', sub));
+    try {
+      assert.equal(await overlapping(app, '/sub/views'), '22');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('holds a response whose end an earlier middleware wrapped on the response itself', async () => {
+    const lower: RequestHandler = (_req, res, next) => {
+      const { end } = res;
+      res.end = ((chunk: unknown, ...rest: unknown[]) =>
+        Reflect.apply(end, res, [typeof chunk === 'string' ? chunk.toLowerCase() : chunk, ...rest])) as typeof res.end;
+      next();
+    };
+    const app = express();
+    app.use(lower);
+    app.use(ours({}));
+    counter(app);
+    app.get('/word', (req, res) => {
+      (req as SessionReq).session.word = true;
+      res.end('WORD');
+    });
+    const served = await listen(createServer(app));
+    try {
+      const word = await get(served, '/word');
+      assert.equal(await word.text(), 'word');
+      assert.ok(cookieOf(word) !== undefined);
+      assert.equal(await overlapping(served, '/views'), '22');
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('answers routes without a session unchanged, and leaves node:http\'s own response methods alone', async () => {
+    const { writeHead, write, end } = ServerResponse.prototype;
+    const app = express();
+    app.get('/plain', (_req, res) => res.send('plain'));
+    app.use(ours({}));
+    counter(app);
+    const served = await listen(createServer(app));
+    try {
+      assert.equal(await overlapping(served, '/views'), '22');
+      const plain = await get(served, '/plain');
+      assert.equal(await plain.text(), 'plain');
+      assert.equal(cookieOf(plain), undefined);
+      assert.deepEqual([ServerResponse.prototype.writeHead, ServerResponse.prototype.write, ServerResponse.prototype.end], [writeHead, write, end]);
     } finally {
       await served.close();
     }
