@@ -20,12 +20,14 @@ export interface ContenderSpec {
 }
 
 /** The express-session peer whose store matches each sessionlock store (targets compare them). */
-export const PEER_OF_STORE: Partial<Record<StoreName, string>> = {
+export const PEER_OF_STORE: Record<StoreName, string> = {
   memory: 'express-session + MemoryStore',
   sqlite: 'express-session + better-sqlite3-session-store',
   file: 'express-session + session-file-store',
   redis: 'express-session + connect-redis',
   postgres: 'express-session + connect-pg-simple',
+  mysql: 'express-session + express-mysql-session',
+  memcached: 'express-session + connect-memcached',
 };
 
 /** Id of the bare node:http ceiling. */
@@ -66,6 +68,8 @@ export const CONTENDERS: readonly ContenderSpec[] = [
   { id: 'express-session + session-file-store', module: 'express-session-file', kind: 'peer', services: [] },
   { id: 'express-session + connect-redis', module: 'express-session-redis', kind: 'peer', services: ['redis'] },
   { id: 'express-session + connect-pg-simple', module: 'express-session-pg', kind: 'peer', services: ['postgres'] },
+  { id: 'express-session + express-mysql-session', module: 'express-session-mysql', kind: 'peer', services: ['mysql'] },
+  { id: 'express-session + connect-memcached', module: 'express-session-memcached', kind: 'peer', services: ['memcached'] },
   { id: '@fastify/session (memory)', module: 'fastify-session', kind: 'peer', services: [] },
   ...SESSIONLOCK_STORES.map((store) => sessionlock('express', store)),
   ...SESSIONLOCK_STORES.map((store) => sessionlock('node', store)),

@@ -73,3 +73,20 @@ declare module 'better-sqlite3-session-store' {
   }) => session.Store;
   export default function createSqliteStore(sessionModule: typeof session): SqliteStoreClass;
 }
+
+declare module 'express-mysql-session' {
+  import type session from 'express-session';
+  import type { Pool } from 'mysql2/promise';
+
+  type MySqlStoreClass = new (options: { schema?: { tableName?: string } }, connection?: Pool) => session.Store & {
+    onReady(): Promise<void>;
+  };
+  export default function createMySqlStore(sessionModule: typeof session): MySqlStoreClass;
+}
+
+declare module 'connect-memcached' {
+  import type session from 'express-session';
+
+  type MemcachedStoreClass = new (options: { hosts: string[]; prefix?: string }) => session.Store;
+  export default function createMemcachedStore(sessionModule: typeof session): MemcachedStoreClass;
+}
