@@ -22,8 +22,9 @@ export interface Environment {
 
 const PACKAGES = [
   'express', 'express4', 'express-session', 'memorystore', 'better-sqlite3-session-store', 'better-sqlite3',
-  'session-file-store', 'connect-redis', 'redis', 'connect-pg-simple', 'pg', 'fastify', '@fastify/session',
-  '@fastify/cookie', 'ioredis', 'mysql2', 'memcached', 'autocannon', 'tsx',
+  'session-file-store', 'connect-redis', 'redis', 'connect-pg-simple', 'pg', 'express-mysql-session',
+  'connect-memcached', 'fastify', '@fastify/session', '@fastify/cookie', 'ioredis', 'mysql2', 'memcached',
+  'autocannon', 'tsx',
 ];
 
 function installedVersion(name: string): string {
