@@ -103,6 +103,12 @@ function gatePrototype(prototype: object): SharedGate {
   return { standIns, inherited };
 }
 
+/** True when the three methods can be defined on `prototype`: it is not frozen or sealed, and none of them is fixed there. */
+function canGate(prototype: object): boolean {
+  if (!Object.isExtensible(prototype)) return false;
+  return (['writeHead', 'write', 'end'] as const).every((method) => Object.getOwnPropertyDescriptor(prototype, method)?.configurable !== false);
+}
+
 /** Per prototype a response was seen with: its shared prototype's gate, or null when it has none to gate. */
 const gatedPrototypes = new WeakMap<object, SharedGate | null>();
 
@@ -110,7 +116,8 @@ const gatedPrototypes = new WeakMap<object, SharedGate | null>();
  * The prototype just above `ServerResponse.prototype` in the chain of `res`, gated once:
  * under Express that is Express's own response object, which every app's (and mounted
  * sub-app's) `app.response` inherits from. Null for a bare `node:http` response (node's
- * own prototype is left alone: every server in the process shares it) or a frozen one.
+ * own prototype is left alone: every server in the process shares it) or one that cannot
+ * take them (see `canGate`).
  */
 function sharedGateOf(res: ServerResponse): SharedGate | null {
   const direct = Object.getPrototypeOf(res) as object | null;
@@ -120,7 +127,7 @@ function sharedGateOf(res: ServerResponse): SharedGate | null {
   let shared: object | null = direct;
   while (shared !== null && Object.getPrototypeOf(shared) !== ServerResponse.prototype) shared = Object.getPrototypeOf(shared) as object | null;
   const reused = shared === null ? undefined : gatedPrototypes.get(shared);
-  found = reused ?? (shared === null || !Object.isExtensible(shared) ? null : gatePrototype(shared));
+  found = reused ?? (shared !== null && canGate(shared) ? gatePrototype(shared) : null);
   if (shared !== null) gatedPrototypes.set(shared, found);
   gatedPrototypes.set(direct, found);
   return found;
@@ -141,9 +148,10 @@ function reaches(res: ServerResponse, { standIns }: SharedGate): boolean {
  *
  * Under Express the stand-ins live on Express's response prototype and each response
  * carries only its gate: own properties added to a response cost several µs each here
- * (Express swaps its prototype per request): the three took about a tenth of the CPU of
- * a session request. Where a response has its own methods already (another middleware wrapped
- * them) or no prototype to share, the stand-ins go on the response itself.
+ * (Express swaps its prototype per request), and the three took about a tenth of the CPU
+ * of a session request. Where something overrides the shared stand-ins for this response
+ * (another middleware wrapped its methods) or there is no prototype to share, the
+ * stand-ins go on the response itself.
  */
 export function gateResponse(
   res: ServerResponse,
