@@ -9,7 +9,7 @@ import { BENCH_DIR } from './_processes.js';
 import type { BenchResults } from './_results.js';
 import { formatNumber, formatSpread, quantile, spread, type Spread } from './_stats.js';
 import { sweepFigures } from './_sweep-figures.js';
-import { checkTargets } from './_targets.js';
+import { checkTargets, type TargetCheck } from './_targets.js';
 
 function groupOf(id: string): Bar['group'] {
   const kind = CONTENDERS.find((spec) => spec.id === id)?.kind;
@@ -164,6 +164,14 @@ function environmentSection(results: BenchResults): string[] {
   ];
 }
 
+/** A pointer to the pages that explain each S1 miss: a store's page gives what it costs against its peer. */
+function missedStoresNote(targets: readonly TargetCheck[]): string[] {
+  const stores = [...new Set(targets.flatMap((check) => (check.verdict === 'miss' && check.store !== undefined ? [check.store] : [])))];
+  if (stores.length === 0) return [];
+  const link = (store: string): string => `[docs/stores/${store}.md](${relative(reportDir, join(BENCH_DIR, '..', 'docs', 'stores', `${store}.md`))})`;
+  return ['', `Where the S1 misses come from: ${stores.map(link).join(', ')}.`];
+}
+
 /** Write `<outDir>/RESULTS.md` and `<outDir>/charts/*.svg`; returns the report's path. */
 export function writeReport(results: BenchResults, outDir: string): string {
   reportDir = outDir;
@@ -200,6 +208,7 @@ export function writeReport(results: BenchResults, outDir: string): string {
     '| Target | Measured | Verdict |',
     '|---|---|---|',
     ...targets.map((check) => `| ${check.target} | ${check.measured.replaceAll('|', '/')} | ${mark[check.verdict]} |`),
+    ...missedStoresNote(targets),
     '',
     `## Scenario 1: throughput, ${plan.connections} connections, one session each`,
     '',

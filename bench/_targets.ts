@@ -1,5 +1,5 @@
 // The issue's targets, checked against ratios from the same run.
-import { CONTENDERS, NODE_HTTP, PEER_OF_STORE, SESSIONLOCK_STORES, sessionlockId } from './_contenders.js';
+import { CONTENDERS, NODE_HTTP, PEER_OF_STORE, SESSIONLOCK_STORES, sessionlockId, type StoreName } from './_contenders.js';
 import type { ContenderResults } from './_http-scenarios.js';
 import type { BenchResults } from './_results.js';
 import { formatSpread, spread } from './_stats.js';
@@ -12,6 +12,8 @@ export interface TargetCheck {
   readonly measured: string;
   /** `pass`, `miss`, or `not measured` (with the reason in `measured`). */
   readonly verdict: 'pass' | 'miss' | 'not measured';
+  /** The sessionlock store an S1 target compares with its peer: its page in docs/stores/ gives its costs. */
+  readonly store?: StoreName;
 }
 
 function medianRps(http: readonly ContenderResults[], id: string, which: 'throughput' | 'hotSession'): number | undefined {
@@ -50,8 +52,8 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   for (const store of SESSIONLOCK_STORES) {
     const peer = PEER_OF_STORE[store];
     const ours = sessionlockId('express', store);
-    checks.push(ratioCheck(http, `S1: ${ours} ≥ 1.0× ${peer}`, [ours, 'throughput'], [peer, 'throughput'], 1));
-    if (store === 'sqlite') checks.push(ratioCheck(http, `S1: ${ours} ≥ 3× ${peer}`, [ours, 'throughput'], [peer, 'throughput'], 3));
+    checks.push({ ...ratioCheck(http, `S1: ${ours} ≥ 1.0× ${peer}`, [ours, 'throughput'], [peer, 'throughput'], 1), store });
+    if (store === 'sqlite') checks.push({ ...ratioCheck(http, `S1: ${ours} ≥ 3× ${peer}`, [ours, 'throughput'], [peer, 'throughput'], 3), store });
   }
   for (const spec of CONTENDERS) {
     if (spec.kind !== 'sessionlock-express' && spec.kind !== 'sessionlock-node') continue;

@@ -1,6 +1,7 @@
 // The benchmark harness end to end at its smallest (`--smoke`): two contenders, no
 // servers to start, tiny durations. Checks that the report has every section and a
-// chart per scenario; it asserts no timing and no throughput figure.
+// chart per scenario, and that bench/render.ts writes the same report from its results;
+// it asserts no timing and no throughput figure.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -47,5 +48,13 @@ describe('npm run bench (smoke run)', () => {
     for (const chart of ['scenario-1-throughput', 'scenario-2-hot-session', 'scenario-3-lost-updates', 'scenario-4-sweep', 'scenario-5-wakeup', 'scenario-6-memory']) {
       assert.ok(existsSync(join(outDir, 'charts', `${chart}.svg`)), `missing chart ${chart}`);
     }
+  });
+
+  it('bench/render.ts writes the same report again from the run\'s results.json', () => {
+    const written = readFileSync(join(outDir, 'RESULTS.md'), 'utf8');
+    rmSync(join(outDir, 'RESULTS.md'));
+    const render = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'render.ts'), '--out', outDir], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(render.status, 0, render.stderr);
+    assert.equal(readFileSync(join(outDir, 'RESULTS.md'), 'utf8'), written);
   });
 });
