@@ -24,14 +24,22 @@
 --                 lease expiry (renew); 0 means no row matched the guard. Unlike
 --                 affectedRows it does not depend on the client's FOUND_ROWS flag.
 --   affectedRows  deletes and release: 1 when the guard held, 0 when it did not.
--- A refused write is followed by "probe" on the same connection to tell lost / gone /
--- conflict apart; refusals are rare, so the common case stays one round trip.
+-- A refused write is followed by "probe" to tell lost / gone / conflict apart; refusals
+-- are rare, so the common case stays one round trip.
 --
 -- Comments inside a statement must not contain a colon before a word: mysql2 would
 -- take it for a placeholder.
 --
 -- MySQL evaluates SET assignments left to right with the new values of columns already
--- assigned; no assignment below reads a column assigned before it.
+-- assigned; only acquireReturning relies on it (see there), no other assignment below
+-- reads a column assigned before it.
+--
+-- Statements travel with positional "?" placeholders: the store turns each :name into
+-- "?" once, at load (src/stores/mysql.ts), rather than mysql2 on every query.
+
+-- name: serverVersion
+-- At first use: MariaDB 10.5 and later take acquireReturning.
+SELECT VERSION() AS version;
 
 -- name: lockSchema
 -- Serializes schema setup between processes starting at once (startup only; never
@@ -80,6 +88,23 @@ WHERE id = :id
   AND expires_at > TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000
   AND (lease_token IS NULL
        OR lease_until <= TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000);
+
+-- name: acquireReturning
+-- MariaDB 10.5+: takes the lease and answers the row in one statement, as UPDATE cannot
+-- (no UPDATE … RETURNING). The lease_until assignment reads the lease_token just
+-- assigned: tokens are unique per acquire, so it equals :token exactly when this
+-- statement took the lease. A key without a row gets a placeholder row (version 0,
+-- expired since 1970) that every statement reads as missing, create takes over
+-- (claimPlaceholder) and the sweep removes.
+INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until)
+VALUES (:id, '', 0, 0, 0, NULL, 0)
+ON DUPLICATE KEY UPDATE
+  lease_token = IF(expires_at > TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000
+                   AND (lease_token IS NULL OR lease_until <= TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000),
+                   :token, lease_token),
+  lease_until = IF(lease_token = :token, TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 + :lease_ms, lease_until)
+RETURNING data, created_at, expires_at, version, lease_token, lease_until,
+          TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS now_ms;
 
 -- name: load
 SELECT data, created_at, expires_at, version, lease_token, lease_until,
@@ -142,6 +167,14 @@ WHERE id = :id
 -- A brand-new session. A duplicate key error (1062) means the record exists: conflict.
 INSERT INTO sessionlock_sessions (id, data, created_at, expires_at, version, lease_token, lease_until)
 VALUES (:id, :data, :created_at, :expires_at, 1, NULL, 0);
+
+-- name: claimPlaceholder
+-- After create met a duplicate key: a placeholder row left by acquireReturning is no
+-- record, so the new session takes its place. affectedRows is 0 for a real record.
+UPDATE sessionlock_sessions
+SET data = :data, created_at = :created_at, expires_at = :expires_at, version = 1,
+    lease_token = NULL, lease_until = 0
+WHERE id = :id AND version = 0;
 
 -- name: deleteLeased
 DELETE FROM sessionlock_sessions WHERE id = :id AND lease_token = :token;

@@ -30,12 +30,25 @@ function collect() {
   return groups;
 }
 
+/**
+ * A statement's lines without comment lines, indentation and blank lines. The text is
+ * sent with every query (MySQL's text protocol parses it each time), so what only the
+ * reader needs stays in native/. No statement has a comment after code on a line, nor a
+ * string literal that spans lines.
+ */
+function compact(lines) {
+  return lines
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('--'))
+    .join('\n');
+}
+
 function splitStatements(text, file) {
   const statements = {};
   let name;
   let lines = [];
   const flush = () => {
-    if (name !== undefined) statements[name] = lines.join('\n').trim().replace(/;$/, '');
+    if (name !== undefined) statements[name] = compact(lines).replace(/;$/, '');
   };
   for (const line of text.split('\n')) {
     const match = /^-- name: ([A-Za-z][A-Za-z0-9]*)\s*$/.exec(line);
