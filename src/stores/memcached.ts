@@ -1,7 +1,9 @@
+import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Memcached from 'memcached';
 import { ConfigError } from '../errors.js';
 import { decideAcquire, decideRenew, decideWrite, publicRecord, type LeasedRecord, type Transition } from './_lease-record.js';
+import { batchWritesPerTick } from './_tick-batched-writes.js';
 import type { SessionStore, StoreCapabilities } from './types.js';
 
 /** Options of the memcached store. Give `url` or `client`. */
@@ -94,6 +96,23 @@ function serversOf(url: string): string {
 }
 
 /**
+ * The `memcached` client writes every command to its socket on its own, and a request
+ * here sends four. For a client the store made, the commands of one turn of the event
+ * loop leave together (`_tick-batched-writes.ts`). The client picks the socket of every
+ * command through its `connect(server, callback)`; a client passed in is left as it is.
+ */
+function batchClientWrites(client: Memcached): void {
+  type Connect = (server: string, callback: (error: unknown, socket: unknown) => void) => void;
+  const target = client as unknown as { connect: Connect };
+  const connect = target.connect.bind(client) as Connect;
+  target.connect = (server, callback) =>
+    connect(server, (error, socket) => {
+      if (socket instanceof Socket) batchWritesPerTick(socket);
+      callback(error, socket);
+    });
+}
+
+/**
  * Sessions in memcached. Each session is one item holding data, expiry and lease, and
  * every change is a compare-and-swap (`gets` then `cas`, or `add` for a new item) decided
  * by the same lease state machine as the memory and file stores; a lost swap re-reads
@@ -132,6 +151,7 @@ export function createMemcachedStore(options: MemcachedStoreOptions): SessionSto
   };
   const client = options.client ?? new Memcached(serversOf(options.url as string), clientOptions);
   const ownsClient = options.client === undefined;
+  if (ownsClient) batchClientWrites(client);
 
   const itemKey = (key: string): string => `${prefix}${key}`;
 

@@ -1,6 +1,7 @@
 // memcached specifics the conformance suite cannot see: how items are laid out, the
 // 30-day rule of memcached's expiry times, fenced deletes, and expiry by the server.
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Memcached from 'memcached';
@@ -94,6 +95,29 @@ describe('memcached items', () => {
       }
       assert.equal(value, undefined);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('sends the commands that overlapping requests issue in one turn as one write', async () => {
+    const store = createMemcachedStore({ url });
+    const port = Number(new URL(url).port);
+    const socketProto = Socket.prototype as unknown as { _writev: (this: Socket, chunks: unknown[], callback: unknown) => unknown };
+    const writev = socketProto._writev;
+    const batches: number[] = [];
+    try {
+      const key = storeKeyOf(createSessionId());
+      const now = Date.now();
+      await store.write(key, { kind: 'create' }, { kind: 'save', data: '{"n":1}', expiresAt: now + 60_000, createdAt: now });
+      socketProto._writev = function countedWritev(this: Socket, chunks, callback) {
+        if (this.remotePort === port) batches.push(chunks.length);
+        return writev.call(this, chunks, callback);
+      };
+      const reads = await Promise.all(Array.from({ length: 20 }, () => store.read(key)));
+      assert.deepEqual(reads.map((record) => record?.data), reads.map(() => '{"n":1}'));
+      assert.deepEqual(batches, [20], 'twenty gets in one system call');
+    } finally {
+      socketProto._writev = writev;
       await store.close();
     }
   });
