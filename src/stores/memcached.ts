@@ -10,7 +10,11 @@ import type { SessionStore, StoreCapabilities } from './types.js';
 export interface MemcachedStoreOptions {
   /** `memcached://host:port`, or several servers: `memcached://host:port,host:port`. */
   url?: string;
-  /** A `memcached` client to use instead of `url`; the store never closes it. */
+  /**
+   * A `memcached` client to use instead of `url`. The store never closes it, and leaves
+   * its sockets as they are: only a client made from `url` sends the commands of one
+   * event-loop turn in one write.
+   */
   client?: Memcached;
   /** Prefix of every key. @default 'sessionlock:' */
   prefix?: string;
