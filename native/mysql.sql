@@ -137,6 +137,14 @@ SET data        = COALESCE(:data, data),
                      TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 + :hold_ms)
 WHERE id = :id AND lease_token = :token;
 
+-- name: saveLeasedData
+-- The common save: new data, the same expiry (the core throttles touches), the lease
+-- released. saveLeased with :expires_at and :hold_ms NULL, without the expressions
+-- MariaDB would otherwise evaluate for them on every request.
+UPDATE sessionlock_sessions
+SET data = :data, version = LAST_INSERT_ID(version + 1), lease_token = NULL, lease_until = 0
+WHERE id = :id AND lease_token = :token;
+
 -- name: leaseUntil
 -- After a save that kept the lease (hand-off): its new expiry.
 SELECT lease_until FROM sessionlock_sessions WHERE id = :id AND lease_token = :token;

@@ -249,9 +249,16 @@ export function createMysqlStore(options: MysqlStoreOptions): SessionStore {
     if (guard.kind === 'create') return create(key, op);
     const data = op.data ?? null;
     const expiresAt = op.expiresAt ?? null;
+    const plainSave = op.data !== undefined && op.expiresAt === undefined && op.holdMs === undefined;
     const written =
       guard.kind === 'lease'
-        ? await send<ResultSetHeader>(core, statements.saveLeased, { id: key, token: guard.token, data, expires_at: expiresAt, hold_ms: op.holdMs ?? null })
+        ? await send<ResultSetHeader>(core, plainSave ? statements.saveLeasedData : statements.saveLeased, {
+            id: key,
+            token: guard.token,
+            data,
+            expires_at: expiresAt,
+            hold_ms: op.holdMs ?? null,
+          })
         : guard.kind === 'version'
           ? await send<ResultSetHeader>(core, statements.saveVersioned, { id: key, version: guard.version, data, expires_at: expiresAt })
           : await send<ResultSetHeader>(core, statements.saveExisting, { id: key, data, expires_at: expiresAt });
